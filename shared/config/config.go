@@ -1,0 +1,262 @@
+// Package config is the one configuration loader of every wcbridge function, locally and in AWS.
+//
+// Plain settings come from the environment variables that template.yaml sets (the same names under
+// `make dev`). Secrets (webhook tokens, WhatConverts API keys) come from Secrets Manager in AWS, named
+// by an *_SECRET_ARN variable, and from a plain variable locally; Secret chooses, so no function
+// knows which one it runs under. Secrets are read once per cold start by the caller that needs them.
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// Environment variable names, as template.yaml sets them.
+const (
+	EnvTable                = "AUDIT_TABLE_NAME"
+	EnvDataKey              = "DATA_KEY_ID"
+	EnvDigestKey            = "DIGEST_KEY_ID"
+	EnvEventBus             = "EVENT_BUS_NAME"
+	EnvWhatConvertsURL      = "WHATCONVERTS_BASE_URL"
+	EnvReportProfiles       = "REPORT_PROFILE_IDS"
+	EnvReportBudgetShare    = "REPORT_BUDGET_SHARE"
+	EnvDynamoDBEndpoint     = "DYNAMODB_ENDPOINT"
+	EnvKMSEndpoint          = "KMS_ENDPOINT"
+	EnvEventBridgeEndpoint  = "EVENTBRIDGE_ENDPOINT"
+	EnvSecretsEndpoint      = "SECRETSMANAGER_ENDPOINT"
+	EnvWebhookTokensARN     = "WEBHOOK_TOKENS_SECRET_ARN"
+	EnvWebhookTokensLocal   = "WCBRIDGE_WEBHOOK_TOKENS"
+	EnvWhatConvertsARN      = "WHATCONVERTS_SECRET_ARN"
+	EnvWhatConvertsLocal    = "WHATCONVERTS_CREDENTIALS"
+	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
+	defaultReportBudgetPart = 0.5
+)
+
+// Config is every setting a function may need. Each function checks the ones it uses with Require.
+type Config struct {
+	Region            string
+	Table             string
+	DataKeyID         string
+	DigestKeyID       string
+	EventBus          string
+	WhatConvertsURL   string
+	ReportProfiles    []int64
+	ReportBudgetShare float64 // the share of a key's daily budget the report may spend, (0, 1]
+
+	// Endpoint overrides for the local stack and tests; empty in AWS.
+	DynamoDBEndpoint    string
+	KMSEndpoint         string
+	EventBridgeEndpoint string
+	SecretsEndpoint     string
+
+	lookup func(string) (string, bool)
+}
+
+// Load reads the configuration from the environment.
+func Load() (Config, error) { return load(os.LookupEnv) }
+
+// FromMap reads the configuration from a map instead of the environment (the local stack and tests).
+func FromMap(env map[string]string) (Config, error) {
+	return load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func load(lookup func(string) (string, bool)) (Config, error) {
+	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	c := Config{
+		Region:              get("AWS_REGION"),
+		Table:               get(EnvTable),
+		DataKeyID:           get(EnvDataKey),
+		DigestKeyID:         get(EnvDigestKey),
+		EventBus:            get(EnvEventBus),
+		WhatConvertsURL:     get(EnvWhatConvertsURL),
+		DynamoDBEndpoint:    get(EnvDynamoDBEndpoint),
+		KMSEndpoint:         get(EnvKMSEndpoint),
+		EventBridgeEndpoint: get(EnvEventBridgeEndpoint),
+		SecretsEndpoint:     get(EnvSecretsEndpoint),
+		ReportBudgetShare:   defaultReportBudgetPart,
+		lookup:              lookup,
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.WhatConvertsURL == "" {
+		c.WhatConvertsURL = DefaultWhatConvertsURL
+	}
+	var errs []error
+	if s := get(EnvReportProfiles); s != "" {
+		for _, f := range strings.Split(s, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || id <= 0 {
+				errs = append(errs, fmt.Errorf("%s must be a comma-separated list of positive profile IDs", EnvReportProfiles))
+				break
+			}
+			c.ReportProfiles = append(c.ReportProfiles, id)
+		}
+	}
+	if s := get(EnvReportBudgetShare); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v <= 0 || v > 1 {
+			errs = append(errs, fmt.Errorf("%s must be a number in (0, 1]", EnvReportBudgetShare))
+		} else {
+			c.ReportBudgetShare = v
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Require fails, naming every missing variable, unless each named setting is set.
+func (c Config) Require(names ...string) error {
+	have := map[string]string{
+		EnvTable: c.Table, EnvDataKey: c.DataKeyID, EnvDigestKey: c.DigestKeyID, EnvEventBus: c.EventBus,
+	}
+	var missing []string
+	for _, n := range names {
+		if v, known := have[n]; known && v == "" {
+			missing = append(missing, n)
+		} else if !known {
+			if v, _ := c.lookup(n); strings.TrimSpace(v) == "" {
+				missing = append(missing, n)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("configuration: missing %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// AWS is the SDK configuration: the default chain in AWS; static local credentials when every
+// endpoint is local and no credentials are in the environment (the local stack needs no account).
+func (c Config) AWS(ctx context.Context) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	if c.local() {
+		if v, _ := c.lookup("AWS_ACCESS_KEY_ID"); v == "" {
+			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (c Config) local() bool {
+	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != ""
+}
+
+// DynamoDB is a DynamoDB client, at the local endpoint when one is set.
+func (c Config) DynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(c.DynamoDBEndpoint) })
+}
+
+// KMS is a KMS client, at the local endpoint when one is set.
+func (c Config) KMS(cfg aws.Config) *kms.Client {
+	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint(c.KMSEndpoint) })
+}
+
+// EventBridge is an EventBridge client, at the local endpoint when one is set.
+func (c Config) EventBridge(cfg aws.Config) *eventbridge.Client {
+	return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpoint(c.EventBridgeEndpoint) })
+}
+
+func endpoint(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+// SecretsManager is the narrow Secrets Manager API Secret needs.
+type SecretsManager interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ SecretsManager = (*secretsmanager.Client)(nil)
+
+// SecretsManager is a Secrets Manager client, at the local endpoint when one is set.
+func (c Config) SecretsManager(cfg aws.Config) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint(c.SecretsEndpoint) })
+}
+
+// A Secret names where one secret lives: a Secrets Manager ARN variable (AWS) and a plain
+// variable (local).
+type Secret struct{ ARNVar, LocalVar string }
+
+// The secrets wcbridge reads.
+var (
+	WebhookTokens = Secret{ARNVar: EnvWebhookTokensARN, LocalVar: EnvWebhookTokensLocal}
+	WhatConverts  = Secret{ARNVar: EnvWhatConvertsARN, LocalVar: EnvWhatConvertsLocal}
+)
+
+// Secret reads a secret's value: from Secrets Manager when its ARN variable is set, else from its
+// local variable. sm may be nil when no ARN is configured. Errors name variables, never values.
+func (c Config) Secret(ctx context.Context, sm SecretsManager, s Secret) ([]byte, error) {
+	if arn, _ := c.lookup(s.ARNVar); strings.TrimSpace(arn) != "" {
+		if sm == nil {
+			return nil, fmt.Errorf("configuration: %s is set but no Secrets Manager client was given", s.ARNVar)
+		}
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(strings.TrimSpace(arn))})
+		if err != nil {
+			return nil, fmt.Errorf("read the secret named by %s: %w", s.ARNVar, err)
+		}
+		if out.SecretString != nil {
+			return []byte(*out.SecretString), nil
+		}
+		return out.SecretBinary, nil
+	}
+	if v, _ := c.lookup(s.LocalVar); v != "" {
+		return []byte(v), nil
+	}
+	return nil, fmt.Errorf("configuration: set %s (Secrets Manager ARN) or, locally, %s", s.ARNVar, s.LocalVar)
+}
+
+// ParseTokens reads the webhook tokens secret: a JSON list or object {"tokens": [...]}, or a
+// comma-separated list (the local form). Each token must be at least 32 characters; at most two
+// are live (the current one and the one being rotated out).
+func ParseTokens(raw []byte) ([]string, error) {
+	var tokens []string
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case strings.HasPrefix(s, "{"):
+		var v struct {
+			Tokens []string `json:"tokens"`
+		}
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, errors.New("webhook tokens: the secret is not {\"tokens\": [...]} JSON")
+		}
+		tokens = v.Tokens
+	case strings.HasPrefix(s, "["):
+		if err := json.Unmarshal([]byte(s), &tokens); err != nil {
+			return nil, errors.New("webhook tokens: the secret is not a JSON list of strings")
+		}
+	default:
+		for _, t := range strings.Split(s, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tokens = append(tokens, t)
+			}
+		}
+	}
+	if len(tokens) == 0 || len(tokens) > 2 {
+		return nil, fmt.Errorf("webhook tokens: want 1 or 2 live tokens, got %d", len(tokens))
+	}
+	for i, t := range tokens {
+		if len(t) < 32 {
+			return nil, fmt.Errorf("webhook tokens: token %d is shorter than 32 characters", i+1)
+		}
+	}
+	return tokens, nil
+}

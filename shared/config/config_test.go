@@ -1,0 +1,100 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+type fakeSM struct {
+	get func(*secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return f.get(in)
+}
+
+func TestLoadDefaultsAndValidation(t *testing.T) {
+	c, err := FromMap(map[string]string{EnvTable: "t", EnvReportProfiles: "1001, 1002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "us-east-1" || c.WhatConvertsURL != DefaultWhatConvertsURL || c.ReportBudgetShare != 0.5 {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if len(c.ReportProfiles) != 2 || c.ReportProfiles[1] != 1002 {
+		t.Fatalf("profiles: %v", c.ReportProfiles)
+	}
+	_, err = FromMap(map[string]string{EnvReportProfiles: "1001,x", EnvReportBudgetShare: "1.5"})
+	if err == nil || !strings.Contains(err.Error(), EnvReportProfiles) || !strings.Contains(err.Error(), EnvReportBudgetShare) {
+		t.Fatalf("want both bad settings named, got %v", err)
+	}
+}
+
+func TestRequireNamesEveryMissingSetting(t *testing.T) {
+	c, _ := FromMap(map[string]string{EnvTable: "t"})
+	err := c.Require(EnvTable, EnvDataKey, EnvEventBus, "SOMETHING_ELSE")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, n := range []string{EnvDataKey, EnvEventBus, "SOMETHING_ELSE"} {
+		if !strings.Contains(err.Error(), n) {
+			t.Errorf("%v does not name %s", err, n)
+		}
+	}
+	if strings.Contains(err.Error(), EnvTable) {
+		t.Errorf("%v names a setting that is set", err)
+	}
+}
+
+func TestSecretPrefersSecretsManagerAndFallsBackToLocal(t *testing.T) {
+	sm := fakeSM{get: func(in *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
+		if aws.ToString(in.SecretId) != "arn:aws:secretsmanager:us-east-1:1:secret:wc" {
+			return nil, errors.New("unexpected secret id")
+		}
+		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String("from-aws")}, nil
+	}}
+	c, _ := FromMap(map[string]string{EnvWhatConvertsARN: "arn:aws:secretsmanager:us-east-1:1:secret:wc", EnvWhatConvertsLocal: "from-env"})
+	if v, err := c.Secret(context.Background(), sm, WhatConverts); err != nil || string(v) != "from-aws" {
+		t.Fatalf("got %q, %v", v, err)
+	}
+	c, _ = FromMap(map[string]string{EnvWhatConvertsLocal: "from-env"})
+	if v, err := c.Secret(context.Background(), nil, WhatConverts); err != nil || string(v) != "from-env" {
+		t.Fatalf("got %q, %v", v, err)
+	}
+	c, _ = FromMap(nil)
+	if _, err := c.Secret(context.Background(), nil, WhatConverts); err == nil || !strings.Contains(err.Error(), EnvWhatConvertsARN) {
+		t.Fatalf("want the variables named, got %v", err)
+	}
+}
+
+func TestParseTokens(t *testing.T) {
+	a, b := strings.Repeat("a", 32), strings.Repeat("b", 40)
+	for name, tc := range map[string]struct {
+		raw  string
+		want int
+		ok   bool
+	}{
+		"comma list":        {a + "," + b, 2, true},
+		"json object":       {`{"tokens":["` + a + `"]}`, 1, true},
+		"json list":         {`["` + a + `","` + b + `"]`, 2, true},
+		"too short":         {"short", 0, false},
+		"three live tokens": {a + "," + b + "," + a, 0, false},
+		"empty":             {"", 0, false},
+		"malformed json":    {`{"tokens":`, 0, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseTokens([]byte(tc.raw))
+			if (err == nil) != tc.ok || len(got) != tc.want {
+				t.Fatalf("got %d tokens, err %v", len(got), err)
+			}
+			if err != nil && (strings.Contains(err.Error(), a) || strings.Contains(err.Error(), "tooshort")) {
+				t.Fatalf("error echoes a token: %v", err)
+			}
+		})
+	}
+}
