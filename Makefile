@@ -4,8 +4,9 @@ SHELL := /bin/bash
 
 # SAM logical ID -> folder under functions/. The one list of functions.
 FUNCTIONS := IngestWebhookFunction:ingest-webhook TriggerSamplesFunction:trigger-samples \
-	GetLeadsFunction:get-leads GetLeadFunction:get-lead CreateLeadFunction:create-lead \
-	UpdateLeadFunction:update-lead DailyReportFunction:daily-report GetReportFunction:get-report
+	PublishOutboxFunction:publish-outbox GetLeadsFunction:get-leads GetLeadFunction:get-lead \
+	CreateLeadFunction:create-lead UpdateLeadFunction:update-lead DailyReportFunction:daily-report \
+	GetReportFunction:get-report
 
 # How every shipped binary is built: static, no net/rpc (lambda.norpc), reproducible, stripped.
 GOARCH_LAMBDA ?= arm64

@@ -224,7 +224,8 @@ func (c Config) Secret(ctx context.Context, sm SecretsManager, s Secret) ([]byte
 	return nil, fmt.Errorf("configuration: set %s (Secrets Manager ARN) or, locally, %s", s.ARNVar, s.LocalVar)
 }
 
-// ParseTokens reads the webhook tokens secret: a JSON list or object {"tokens": [...]}, or a
+// ParseTokens reads the webhook tokens secret: the object template.yaml generates,
+// {"current": "...", "previous": "..."} (previous only while rotating), a JSON list, or a
 // comma-separated list (the local form). Each token must be at least 32 characters; at most two
 // are live (the current one and the one being rotated out).
 func ParseTokens(raw []byte) ([]string, error) {
@@ -233,12 +234,17 @@ func ParseTokens(raw []byte) ([]string, error) {
 	switch {
 	case strings.HasPrefix(s, "{"):
 		var v struct {
-			Tokens []string `json:"tokens"`
+			Current  string `json:"current"`
+			Previous string `json:"previous"`
 		}
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			return nil, errors.New("webhook tokens: the secret is not {\"tokens\": [...]} JSON")
+			return nil, errors.New(`webhook tokens: the secret is not {"current": "...", "previous": "..."} JSON`)
 		}
-		tokens = v.Tokens
+		for _, t := range []string{v.Current, v.Previous} {
+			if t != "" {
+				tokens = append(tokens, t)
+			}
+		}
 	case strings.HasPrefix(s, "["):
 		if err := json.Unmarshal([]byte(s), &tokens); err != nil {
 			return nil, errors.New("webhook tokens: the secret is not a JSON list of strings")

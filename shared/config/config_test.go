@@ -80,12 +80,13 @@ func TestParseTokens(t *testing.T) {
 		ok   bool
 	}{
 		"comma list":        {a + "," + b, 2, true},
-		"json object":       {`{"tokens":["` + a + `"]}`, 1, true},
+		"json object":       {`{"current":"` + a + `"}`, 1, true},
+		"rotating":          {`{"current":"` + a + `","previous":"` + b + `"}`, 2, true},
 		"json list":         {`["` + a + `","` + b + `"]`, 2, true},
 		"too short":         {"short", 0, false},
 		"three live tokens": {a + "," + b + "," + a, 0, false},
 		"empty":             {"", 0, false},
-		"malformed json":    {`{"tokens":`, 0, false},
+		"malformed json":    {`{"current":`, 0, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := ParseTokens([]byte(tc.raw))
