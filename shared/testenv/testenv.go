@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -108,4 +109,40 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Fixture reads one of the real WhatConverts webhook payloads kept in the shared/ folder that sits
+// beside the repository (../shared/fixtures from its root). They are not copied into the repository,
+// so a missing folder fails the test with where it was looked for.
+func Fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(FixturesDir(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FixturesDir is the folder of the real webhook payloads: ../shared/fixtures from the repository root.
+func FixturesDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	fixtures := filepath.Join(filepath.Dir(dir), "shared", "fixtures")
+	if _, err := os.Stat(fixtures); err != nil {
+		t.Fatalf("testenv: the webhook fixtures are missing: want them in %s (the shared/ folder beside the repository)", fixtures)
+	}
+	return fixtures
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
+
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 func TestDecodeObjectAccepts(t *testing.T) {
@@ -244,20 +246,8 @@ func TestFieldReaders(t *testing.T) {
 	}
 }
 
-// fixturesDir is /work/shared/fixtures: the shared folder sits beside the repository, whose root is
-// two levels above this package.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(wd, "..", "..", "..", "shared", "fixtures")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the webhook fixtures are missing: want them in %s (the shared/ folder beside the repository): %v", dir, err)
-	}
-	return dir
-}
+// fixturesDir is the shared/ folder's fixtures beside the repository.
+func fixturesDir(t *testing.T) string { return testenv.FixturesDir(t) }
 
 func TestFixturesDecode(t *testing.T) {
 	dir := fixturesDir(t)
