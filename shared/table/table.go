@@ -20,6 +20,15 @@
 //	            accepted webhook events only (sparse): the trigger samples of the last 5 minutes.
 //	outbox      outbox_pk = outbox#<shard>                             outbox_sk = <received_at>#<record_id>
 //	            events not yet on the bus (sparse): removed once published, swept by the publisher.
+//
+// The other attributes of the audit items (package audit's doc.go defines their encoding and hash):
+//
+//	audit record   kind, actor, action, outcome, request_id, trigger, event_id, lead_type,
+//	               received_at, last_updated (S); profile_id, account_id, status (N); lead_ids (L of N);
+//	               phi (B, the sealed PHI part); hash (S, sha256 of the record's canonical content)
+//	digest         day, root, previous_digest, digest, mac_key_id, mac_algorithm (S); records,
+//	               leaf_chunks (N); mac (B, KMS HMAC_SHA_256)
+//	digest leaves  first (N); leaves (S, "<record_id> <hex hash>" lines)
 package table
 
 import (
@@ -115,9 +124,12 @@ func ReportKey(day string) (pk, sk string) { return "report#" + day, "report" }
 // DigestKey is the key of the audit digest of a UTC day; its leaf chunks share the partition.
 func DigestKey(day string) (pk, sk string) { return "digest#" + day, "digest" }
 
+// DigestLeavesPrefix begins the sort key of every leaf chunk of a digest.
+const DigestLeavesPrefix = "leaves#"
+
 // DigestLeavesKey is the key of chunk n of a day's digest leaves.
 func DigestLeavesKey(day string, n int) (pk, sk string) {
-	return "digest#" + day, fmt.Sprintf("leaves#%04d", n)
+	return "digest#" + day, fmt.Sprintf(DigestLeavesPrefix+"%04d", n)
 }
 
 // ExpiryAfter is the TTL attribute value for an item that may be deleted d after now.

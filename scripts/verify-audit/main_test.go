@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// program builds the verifier once per test run, as `go run` would.
+func program(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "verify-audit-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "verify-audit")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build: %v", buildErr)
+	}
+	return binary
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
+// execute runs the verifier with only the given environment (plus PATH and local credentials).
+func execute(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(program(t), args...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true",
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	full := map[string]string{"AUDIT_TABLE_NAME": "t", "DIGEST_KEY_ID": "k", "AWS_REGION": "us-east-1"}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		says string
+	}{
+		{"no arguments", full, nil, "-date is required"},
+		{"an unknown flag", full, []string{"-day", "2025-03-14"}, "flag provided but not defined"},
+		{"a stray argument", full, []string{"-date", "2025-03-14", "extra"}, `unexpected argument "extra"`},
+		{"no environment", nil, []string{"-date", "2025-03-14"}, "AUDIT_TABLE_NAME, DIGEST_KEY_ID, AWS_REGION not set"},
+		{"no key", map[string]string{"AUDIT_TABLE_NAME": "t", "AWS_REGION": "us-east-1"}, []string{"-date", "2025-03-14"}, "DIGEST_KEY_ID not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := execute(t, tc.env, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(stderr, tc.says) || !strings.Contains(stderr, "usage: verify-audit -date YYYY-MM-DD") {
+				t.Errorf("stderr does not say %q and the usage:\n%s", tc.says, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout: %q", stdout)
+			}
+		})
+	}
+}
+
+func TestVerifiesADay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db := testenv.DynamoDB(t)
+	tbl := testenv.Table(t, db)
+	k := testenv.KMS(t)
+	keyID := testenv.HMACKey(t, k)
+	start := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	store := audit.New(audit.Config{DB: db, Table: tbl, MAC: k, DigestKeyID: keyID,
+		Now: func() time.Time { return start.AddDate(0, 0, 2) }})
+
+	var ids []string
+	for i := range 5 {
+		r, err := store.Append(ctx, audit.Record{
+			Kind: audit.KindAction, Actor: "arn:aws:iam::123456789012:role/crm-sync", Action: "get-lead",
+			ProfileID: 1001, LeadIDs: []int64{int64(i)}, Outcome: audit.OutcomeOK, Status: 200,
+			ReceivedAt: start.Add(time.Duration(i) * time.Hour),
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	if _, err := store.BuildDigest(ctx, "2025-03-14"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"AUDIT_TABLE_NAME": tbl, "DIGEST_KEY_ID": keyID, "AWS_REGION": testenv.Region,
+		"DYNAMODB_ENDPOINT": os.Getenv("DYNAMODB_ENDPOINT"), "KMS_ENDPOINT": os.Getenv("KMS_ENDPOINT"),
+	}
+
+	t.Run("an untouched day is intact", func(t *testing.T) {
+		code, stdout, stderr := execute(t, env, "-date", "2025-03-14")
+		if code != 0 || !strings.HasSuffix(stdout, ": intact\n") || !strings.Contains(stdout, "5 records") {
+			t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		if !strings.Contains(stderr, "5 records read") {
+			t.Errorf("no progress on stderr: %s", stderr)
+		}
+	})
+	t.Run("a day without digest is an operational error", func(t *testing.T) {
+		code, _, stderr := execute(t, env, "-date", "2025-03-16")
+		if code != 2 || !strings.Contains(stderr, "no digest") {
+			t.Errorf("exit %d, stderr: %s", code, stderr)
+		}
+	})
+	t.Run("a malformed date", func(t *testing.T) {
+		if code, _, stderr := execute(t, env, "-date", "14/03/2025"); code != 2 {
+			t.Errorf("exit %d, stderr: %s", code, stderr)
+		}
+	})
+	t.Run("a tampered day names each finding", func(t *testing.T) {
+		pk, sk := table.AuditKey(ids[2])
+		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(tbl), Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := execute(t, env, "-date", "2025-03-14")
+		if code != 1 {
+			t.Errorf("exit %d, want 1\nstderr: %s", code, stderr)
+		}
+		if !strings.HasPrefix(stdout, "deleted "+ids[2]+" ") || !strings.Contains(stdout, "TAMPERED, 1 finding\n") {
+			t.Errorf("stdout:\n%s", stdout)
+		}
+	})
+}

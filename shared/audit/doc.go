@@ -1,0 +1,79 @@
+// Package audit is wcbridge's audit trail: one write-once record per webhook delivery, action call,
+// PHI read and report run, in the project's DynamoDB table, with the PHI sealed field-level and every
+// day's records made tamper-evident by a MACed, chained digest. HIPAA asks for audit controls and
+// integrity (45 CFR 164.312(b), (c)); the webhook path also uses the store for de-duplication and as
+// the outbox of the bus, so that one conditional write does all three.
+//
+// # Records
+//
+// A Record's metadata is kept in clear so it can be queried and counted without kms:Decrypt: IDs,
+// kind, actor, action, outcome, status, request ID, times and, for webhook events, the bus detail
+// (trigger, event_id, account_id, lead_type, last_updated). The PHI part (lead payload, request and
+// response bodies) is arbitrary bytes, sealed by a Sealer with the record's identity as additional
+// authenticated data, AAD = "wcbridge-audit/v1|audit#<record_id>", so it opens only in its own record.
+// Nothing else identifying is stored in clear. The item (key schema in package table):
+//
+//	pk, sk                 audit#<id>, audit
+//	kind, actor, action, outcome, request_id, trigger, event_id, lead_type      S (absent when empty)
+//	profile_id, account_id, status                                              N (absent when 0)
+//	lead_ids               L of N, the caller's order
+//	received_at            S, table.TimeLayout (fixed-width UTC, nanoseconds)
+//	last_updated           S, RFC 3339 UTC
+//	phi                    B, the sealed PHI part (absent when none)
+//	day_pk, day_sk         by-day index, every record
+//	trig_pk, trig_sk       by-trigger index, accepted events only
+//	outbox_pk, outbox_sk   outbox index, accepted events until MarkPublished
+//	expires_at             N, received_at + six years (table.AuditRetention)
+//	hash                   S, "sha256:<hex>", see below
+//
+// Records are only ever created (PutItem with attribute_not_exists(pk)). The one change the store makes
+// to an existing item is MarkPublished's REMOVE of outbox_pk and outbox_sk, which are therefore outside
+// the hash. Nothing in this package deletes an audit item.
+//
+// # Webhook events: de-duplication and outbox
+//
+// An accepted event's record ID is EventID(key), derived from the de-duplication key (profile, lead,
+// trigger, last_updated or body hash: no PHI), so RecordIfNew's conditional put is the whole
+// de-duplication: one DynamoDB request decides new or duplicate, race-free, and the duplicate knows the
+// event's ID. It holds as long as records are kept (six years ≥ the 72 hours required). The event is
+// written on the outbox index; the publisher calls MarkPublished after the bus accepted it, and a
+// sweeper republishes PendingEvents, so an acknowledged event is published at least once.
+// Per new webhook: 1 write (RecordIfNew) + 1 update (MarkPublished). Per redelivery: 1 write (refused)
+// and the duplicate's own small record.
+//
+// # Record hash
+//
+// hash = "sha256:" + hex(SHA-256(canonical)), where canonical is, with every length a 4-byte big-endian
+// unsigned integer:
+//
+//	"wcbridge-audit-record/v1\n"
+//	count of attributes
+//	for each attribute but hash, outbox_pk, outbox_sk, sorted by name (bytewise):
+//	    len(name) name value
+//	value = 'S' len bytes | 'N' len digits (as stored) | 'B' len bytes | 'T' | 'F' | '0' (NULL)
+//	      | 'L' count value… | 'M' count (len key value)… sorted by key
+//	      | 's' / 'n' / 'b' count (len member)… members sorted bytewise (string, number, binary sets)
+//
+// Every attribute counts, also one the store never writes, so an attribute added by hand is an edit.
+// The hash covers the ciphertext, the index keys and the TTL.
+//
+// # Daily digest
+//
+// After a UTC day is over (SettleTime), BuildDigest reads the day's records in key order (by-day index,
+// received_at then record ID, merged across shards) and computes the RFC 6962 Merkle tree hash over
+// leaves SHA-256(0x00 || record_id || 0x00 || record_hash), nodes SHA-256(0x01 || left || right), the
+// empty tree SHA-256(""). Its statement (see Digest.Statement) names the day, the record count, the
+// root and the previous day's digest value; Value = "sha256:" + hex(SHA-256(statement)) and MAC = KMS
+// GenerateMac(HMAC_SHA_256) over the statement, so someone who can write the table but not use the key
+// cannot forge a digest, and rewriting a past day breaks the next day's chain. Digests are built by a
+// job after the day, never at write time, so writers never contend on one item.
+//
+//	digest#<day>  digest        day, records (N), root, previous_digest (absent at a chain's start),
+//	                            digest (Value), mac (B), mac_key_id, mac_algorithm, leaf_chunks (N), expires_at
+//	digest#<day>  leaves#NNNN   first (N, index of its first leaf), leaves ("<record_id> <hex hash>\n" each,
+//	                            LeavesPerChunk a chunk, in key order), expires_at
+//
+// Verify recomputes everything and names each record edited, deleted, inserted or reordered, and a
+// digest whose MAC fails (forged), whose leaves do not match its root, or whose previous_digest is not
+// the previous day's digest (chain break). scripts/verify-audit runs it from the command line.
+package audit

@@ -1,0 +1,225 @@
+package audit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wcbridge/wcbridge/shared/table"
+)
+
+// Attribute names of an audit item (besides the key and index attributes named in package table).
+const (
+	attrKind        = "kind"
+	attrActor       = "actor"
+	attrAction      = "action"
+	attrProfileID   = "profile_id"
+	attrLeadIDs     = "lead_ids"
+	attrOutcome     = "outcome"
+	attrStatus      = "status"
+	attrRequestID   = "request_id"
+	attrReceivedAt  = "received_at"
+	attrTrigger     = "trigger"
+	attrEventID     = "event_id"
+	attrAccountID   = "account_id"
+	attrLeadType    = "lead_type"
+	attrLastUpdated = "last_updated"
+	attrQuotable    = "quotable"
+	attrHasQuote    = "has_quote_value"
+	attrHasSales    = "has_sales_value"
+	attrChanged     = "changed_fields"
+	attrPHI         = "phi"
+	attrHash        = "hash"
+)
+
+// recordIDOf returns the record ID an audit item's partition key names ("audit#<id>"), or the whole
+// partition key when it is not an audit key (an item planted in the by-day index by hand).
+func recordIDOf(item map[string]types.AttributeValue) string {
+	pk := str(item, table.PK)
+	if id, ok := strings.CutPrefix(pk, "audit#"); ok {
+		return id
+	}
+	return pk
+}
+
+func str(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func sAttr(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func nAttr(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// marshal turns a record into its item: the clear metadata, the sealed PHI part, the by-day index
+// attributes and the TTL. The hash, and the by-trigger and outbox attributes of accepted events,
+// are the caller's to add. Empty fields are left out rather than stored empty.
+func marshal(r Record) map[string]types.AttributeValue {
+	pk, sk := table.AuditKey(r.ID)
+	shard := table.ShardOf(r.ID)
+	item := map[string]types.AttributeValue{
+		table.PK:        sAttr(pk),
+		table.SK:        sAttr(sk),
+		attrKind:        sAttr(string(r.Kind)),
+		attrActor:       sAttr(r.Actor),
+		attrOutcome:     sAttr(string(r.Outcome)),
+		attrReceivedAt:  sAttr(table.SortTime(r.ReceivedAt)),
+		table.DayPK:     sAttr(table.DayPartition(table.Day(r.ReceivedAt), shard)),
+		table.DaySK:     sAttr(table.IndexSortKey(r.ReceivedAt, r.ID)),
+		table.ExpiresAt: nAttr(table.ExpiryAfter(r.ReceivedAt, table.AuditRetention)),
+	}
+	putS := func(name, v string) {
+		if v != "" {
+			item[name] = sAttr(v)
+		}
+	}
+	putN := func(name string, v int64) {
+		if v != 0 {
+			item[name] = nAttr(v)
+		}
+	}
+	putS(attrAction, r.Action)
+	putS(attrRequestID, r.RequestID)
+	putS(attrTrigger, r.Trigger)
+	putS(attrEventID, r.EventID)
+	putS(attrLeadType, r.LeadType)
+	putS(attrQuotable, r.Quotable)
+	if r.HasQuoteValue {
+		item[attrHasQuote] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if r.HasSalesValue {
+		item[attrHasSales] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if len(r.ChangedFields) > 0 {
+		l := make([]types.AttributeValue, len(r.ChangedFields))
+		for i, f := range r.ChangedFields {
+			l[i] = sAttr(f)
+		}
+		item[attrChanged] = &types.AttributeValueMemberL{Value: l}
+	}
+	putN(attrProfileID, r.ProfileID)
+	putN(attrAccountID, r.AccountID)
+	putN(attrStatus, int64(r.Status))
+	if !r.LastUpdated.IsZero() {
+		item[attrLastUpdated] = sAttr(r.LastUpdated.UTC().Format(time.RFC3339Nano))
+	}
+	if len(r.LeadIDs) > 0 {
+		// A list, not a number set: it keeps the caller's order and allows repeats.
+		l := make([]types.AttributeValue, len(r.LeadIDs))
+		for i, id := range r.LeadIDs {
+			l[i] = nAttr(id)
+		}
+		item[attrLeadIDs] = &types.AttributeValueMemberL{Value: l}
+	}
+	if r.Sealed != nil {
+		item[attrPHI] = &types.AttributeValueMemberB{Value: r.Sealed}
+	}
+	return item
+}
+
+// unmarshal reads a record back from its item. Its errors name the attribute, never its value.
+func unmarshal(item map[string]types.AttributeValue) (Record, error) {
+	r := Record{
+		ID:        recordIDOf(item),
+		Kind:      Kind(str(item, attrKind)),
+		Actor:     str(item, attrActor),
+		Action:    str(item, attrAction),
+		Outcome:   Outcome(str(item, attrOutcome)),
+		RequestID: str(item, attrRequestID),
+		Trigger:   str(item, attrTrigger),
+		EventID:   str(item, attrEventID),
+		LeadType:  str(item, attrLeadType),
+		Quotable:  str(item, attrQuotable),
+		Hash:      str(item, attrHash),
+	}
+	fail := func(name string) (Record, error) {
+		return Record{}, fmt.Errorf("audit: record %s: attribute %s is malformed", r.ID, name)
+	}
+	num := func(name string) (int64, bool) {
+		v, present := item[name]
+		if !present {
+			return 0, true
+		}
+		n, ok := v.(*types.AttributeValueMemberN)
+		if !ok {
+			return 0, false
+		}
+		i, err := strconv.ParseInt(n.Value, 10, 64)
+		return i, err == nil
+	}
+	var ok bool
+	if r.ProfileID, ok = num(attrProfileID); !ok {
+		return fail(attrProfileID)
+	}
+	if r.AccountID, ok = num(attrAccountID); !ok {
+		return fail(attrAccountID)
+	}
+	status, ok := num(attrStatus)
+	if !ok {
+		return fail(attrStatus)
+	}
+	r.Status = int(status)
+	var err error
+	if r.ReceivedAt, err = time.Parse(table.TimeLayout, str(item, attrReceivedAt)); err != nil {
+		return fail(attrReceivedAt)
+	}
+	for name, dst := range map[string]*bool{attrHasQuote: &r.HasQuoteValue, attrHasSales: &r.HasSalesValue} {
+		if v, present := item[name]; present {
+			b, ok := v.(*types.AttributeValueMemberBOOL)
+			if !ok {
+				return fail(name)
+			}
+			*dst = b.Value
+		}
+	}
+	if v, present := item[attrChanged]; present {
+		l, ok := v.(*types.AttributeValueMemberL)
+		if !ok {
+			return fail(attrChanged)
+		}
+		for _, e := range l.Value {
+			f, ok := e.(*types.AttributeValueMemberS)
+			if !ok {
+				return fail(attrChanged)
+			}
+			r.ChangedFields = append(r.ChangedFields, f.Value)
+		}
+	}
+	if lu := str(item, attrLastUpdated); lu != "" {
+		if r.LastUpdated, err = time.Parse(time.RFC3339Nano, lu); err != nil {
+			return fail(attrLastUpdated)
+		}
+	}
+	if v, present := item[attrLeadIDs]; present {
+		l, ok := v.(*types.AttributeValueMemberL)
+		if !ok {
+			return fail(attrLeadIDs)
+		}
+		for _, e := range l.Value {
+			n, ok := e.(*types.AttributeValueMemberN)
+			if !ok {
+				return fail(attrLeadIDs)
+			}
+			id, err := strconv.ParseInt(n.Value, 10, 64)
+			if err != nil {
+				return fail(attrLeadIDs)
+			}
+			r.LeadIDs = append(r.LeadIDs, id)
+		}
+	}
+	if v, present := item[attrPHI]; present {
+		b, ok := v.(*types.AttributeValueMemberB)
+		if !ok {
+			return fail(attrPHI)
+		}
+		r.Sealed = b.Value
+	}
+	_, r.Pending = item[table.OutboxPK]
+	return r, nil
+}

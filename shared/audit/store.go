@@ -1,0 +1,282 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/wcbridge/wcbridge/shared/table"
+)
+
+// DB is the part of the DynamoDB API the store uses.
+type DB interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+var _ DB = (*dynamodb.Client)(nil)
+
+// Sealer encrypts a record's PHI part, binding it to aad (shared/envelope's Encryptor is one).
+// Writers need only this, so a writer's role needs no kms:Decrypt.
+type Sealer interface {
+	Seal(ctx context.Context, aad, plaintext []byte) ([]byte, error)
+}
+
+// Opener decrypts what a Sealer sealed, refusing it under any other aad.
+type Opener interface {
+	Open(ctx context.Context, aad, sealed []byte) ([]byte, error)
+}
+
+// MAC is the part of the KMS API that signs and checks daily digests (an HMAC_256 key).
+type MAC interface {
+	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
+}
+
+var _ MAC = (*kms.Client)(nil)
+
+// Config is what a Store needs. Only DB and Table are always required; each function sets what it
+// may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID for digests.
+type Config struct {
+	DB          DB
+	Table       string
+	Sealer      Sealer
+	Opener      Opener
+	MAC         MAC
+	DigestKeyID string           // the HMAC_256 KMS key (ID, ARN or alias) that MACs the digests
+	Now         func() time.Time // defaults to time.Now
+}
+
+// Store is the audit trail in the project's DynamoDB table. It only ever creates audit items; the one
+// change it makes to an existing one is MarkPublished's removal of the outbox attributes. It is safe
+// for concurrent use.
+type Store struct {
+	cfg Config
+}
+
+// New returns a store over cfg.
+func New(cfg Config) *Store {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{cfg: cfg}
+}
+
+// MaxPayload is the largest PHI part a record may hold: it and the record must fit in one DynamoDB
+// item (400 KB). The 256 KiB webhook body fits; a large response should be audited by its lead IDs.
+const MaxPayload = 300 << 10
+
+var (
+	// ErrExists is returned by Append when a record with that ID already exists (records are write-once).
+	ErrExists = errors.New("audit: record already exists")
+	// ErrNotFound is returned for a record that does not exist.
+	ErrNotFound = errors.New("audit: record not found")
+	// ErrPayloadTooLarge is returned for a PHI part over MaxPayload.
+	ErrPayloadTooLarge = errors.New("audit: payload too large")
+	// ErrNotConfigured is returned when an operation needs a part of Config that is not set.
+	ErrNotConfigured = errors.New("audit: store not configured for this operation")
+)
+
+// aad is the additional authenticated data of a record's PHI part: the record's identity, so that a
+// ciphertext copied into another record does not open. It holds no PHI (envelope implementations may
+// log it, e.g. in a KMS encryption context).
+func aad(recordID string) []byte {
+	pk, _ := table.AuditKey(recordID)
+	return []byte("wcbridge-audit/v1|" + pk)
+}
+
+// build completes r (ID, time), seals payload under r's identity and returns the item with its hash.
+// extra adds the index attributes of an accepted event before hashing.
+func (s *Store) build(ctx context.Context, r Record, payload []byte, extra func(Record, map[string]types.AttributeValue)) (Record, map[string]types.AttributeValue, error) {
+	if r.ID == "" {
+		r.ID = NewRecordID()
+	}
+	if r.ReceivedAt.IsZero() {
+		r.ReceivedAt = s.cfg.Now()
+	}
+	r.ReceivedAt = r.ReceivedAt.UTC().Round(0)
+	if err := r.validate(); err != nil {
+		return Record{}, nil, err
+	}
+	r.Sealed, r.Hash, r.Pending = nil, "", false
+	if len(payload) > 0 {
+		if len(payload) > MaxPayload {
+			return Record{}, nil, fmt.Errorf("%w: %d bytes, at most %d", ErrPayloadTooLarge, len(payload), MaxPayload)
+		}
+		if s.cfg.Sealer == nil {
+			return Record{}, nil, fmt.Errorf("%w: no Sealer for the payload", ErrNotConfigured)
+		}
+		sealed, err := s.cfg.Sealer.Seal(ctx, aad(r.ID), payload)
+		if err != nil {
+			return Record{}, nil, fmt.Errorf("audit: seal payload of record %s: %w", r.ID, err)
+		}
+		r.Sealed = sealed
+	}
+	item := marshal(r)
+	if extra != nil {
+		extra(r, item)
+	}
+	h, err := RecordHash(item)
+	if err != nil {
+		return Record{}, nil, fmt.Errorf("audit: hash record %s: %w", r.ID, err)
+	}
+	item[attrHash] = sAttr(h)
+	r.Hash = h
+	_, r.Pending = item[table.OutboxPK]
+	return r, item, nil
+}
+
+// Append writes r once, with its PHI part (payload, may be nil) sealed under the record's identity,
+// and returns the record as stored (ID and ReceivedAt filled in when zero, Sealed, Hash). The write is
+// conditional on the ID being new: a second Append of the same ID fails with ErrExists and changes
+// nothing. Any error means nothing is recorded, and the caller must fail its request.
+func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, error) {
+	r, item, err := s.build(ctx, r, payload, nil)
+	if err != nil {
+		return Record{}, err
+	}
+	_, err = s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.cfg.Table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": table.PK},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return Record{}, fmt.Errorf("%w: %s", ErrExists, r.ID)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("audit: write record %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// RecordIfNew records an accepted webhook event unless an event with the same de-duplication key is
+// already recorded, in one conditional write. The event's ID is EventID(key) and is the record's ID,
+// so the write itself is the de-duplication: it is race-free, it holds as long as the record is kept
+// (six years, well over the 72 hours required), and a duplicate learns the first event's ID without a
+// read. isNew is false for a duplicate; the caller then audits the delivery itself with Append (Kind
+// webhook, Outcome duplicate, EventID eventID, no payload).
+//
+// The record is completed from key (ID, EventID, Kind webhook, Outcome ok, Trigger, ProfileID,
+// LeadIDs, LastUpdated; Action and Actor default to the trigger and WebhookActor), put on the
+// by-trigger index (trigger samples) and on the outbox (until MarkPublished). Set r.ReceivedAt to the
+// time the bus event will carry; it defaults to the store's clock.
+func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payload []byte) (eventID string, isNew bool, err error) {
+	if err := key.validate(); err != nil {
+		return "", false, err
+	}
+	r.ID = EventID(key)
+	r.EventID = r.ID
+	r.Kind, r.Outcome = KindWebhook, OutcomeOK
+	r.Trigger, r.ProfileID, r.LeadIDs = key.Trigger, key.ProfileID, []int64{key.LeadID}
+	if r.LastUpdated.IsZero() {
+		r.LastUpdated = key.LastUpdated
+	}
+	if r.Action == "" {
+		r.Action = key.Trigger
+	}
+	if r.Actor == "" {
+		r.Actor = WebhookActor
+	}
+	r, item, err := s.build(ctx, r, payload, func(r Record, item map[string]types.AttributeValue) {
+		shard := table.ShardOf(r.ID)
+		isk := table.IndexSortKey(r.ReceivedAt, r.ID)
+		item[table.TriggerPK] = sAttr(table.TriggerPartition(r.Trigger, table.Day(r.ReceivedAt), shard))
+		item[table.TriggerSK] = sAttr(isk)
+		item[table.OutboxPK] = sAttr(table.OutboxPartition(shard))
+		item[table.OutboxSK] = sAttr(isk)
+	})
+	if err != nil {
+		return "", false, err
+	}
+	_, err = s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.cfg.Table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": table.PK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// The SDK retries a write whose answer was lost; if the first attempt landed, the item found
+		// is this very request's, and the event is new to the caller.
+		own := r.RequestID != "" && ccf.Item != nil && str(ccf.Item, attrRequestID) == r.RequestID
+		return r.ID, own, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("audit: write event %s: %w", r.ID, err)
+	}
+	return r.ID, true, nil
+}
+
+// MarkPublished takes an event off the outbox once it is on the bus, by removing its outbox index
+// attributes (outbox_pk, outbox_sk). This is the only change the store ever makes to an existing
+// audit item, and those two attributes are outside the record's hash, so it leaves the record's
+// content and tamper evidence intact. Marking an event twice is harmless; an unknown ID is ErrNotFound.
+func (s *Store) MarkPublished(ctx context.Context, eventID string) error {
+	if !validID(eventID) {
+		return fmt.Errorf("%w: event id must be 1-64 characters of [A-Za-z0-9_-]", ErrInvalidRecord)
+	}
+	pk, sk := table.AuditKey(eventID)
+	_, err := s.cfg.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.cfg.Table),
+		Key:                      map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
+		UpdateExpression:         aws.String("REMOVE #opk, #osk"),
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": table.PK, "#opk": table.OutboxPK, "#osk": table.OutboxSK},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%w: %s", ErrNotFound, eventID)
+	}
+	if err != nil {
+		return fmt.Errorf("audit: mark event %s published: %w", eventID, err)
+	}
+	return nil
+}
+
+// Get reads one record (strongly consistent), without opening its PHI part.
+func (s *Store) Get(ctx context.Context, id string) (Record, error) {
+	if !validID(id) {
+		return Record{}, fmt.Errorf("%w: id must be 1-64 characters of [A-Za-z0-9_-]", ErrInvalidRecord)
+	}
+	pk, sk := table.AuditKey(id)
+	out, err := s.cfg.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.cfg.Table),
+		Key:            map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Record{}, fmt.Errorf("audit: read record %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return unmarshal(out.Item)
+}
+
+// OpenPayload decrypts a record's PHI part with the Opener (kms:Decrypt). It is separate from the
+// queries so that listing and counting records needs no decryption. A record without a PHI part
+// gives nil. A ciphertext that was moved from another record does not open.
+func (s *Store) OpenPayload(ctx context.Context, r Record) ([]byte, error) {
+	if r.Sealed == nil {
+		return nil, nil
+	}
+	if s.cfg.Opener == nil {
+		return nil, fmt.Errorf("%w: no Opener", ErrNotConfigured)
+	}
+	p, err := s.cfg.Opener.Open(ctx, aad(r.ID), r.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open payload of record %s: %w", r.ID, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,463 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/table"
+)
+
+func newLeadKey(leadID int64) audit.DedupeKey {
+	return audit.DedupeKey{
+		ProfileID: 51497, LeadID: leadID, Trigger: audit.TriggerNewLead,
+		LastUpdated: time.Date(2025, 3, 14, 17, 18, 20, 0, time.UTC),
+	}
+}
+
+func webhook(at time.Time, requestID string) audit.Record {
+	return audit.Record{AccountID: 27313, LeadType: "Phone Call", Status: 200, RequestID: requestID, ReceivedAt: at}
+}
+
+func TestAppendIsWriteOnce(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	first, err := e.store.Append(ctx(t), action(at, 7), []byte(`{"lead":"first"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := action(at.Add(time.Second), 8)
+	again.ID = first.ID
+	if _, err := e.store.Append(ctx(t), again, []byte(`{"lead":"second"}`)); !errors.Is(err, audit.ErrExists) {
+		t.Fatalf("second Append with the same ID: err = %v, want ErrExists", err)
+	}
+	got, err := e.store.Get(ctx(t), first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != first.Hash || len(got.LeadIDs) != 1 || got.LeadIDs[0] != 7 {
+		t.Fatalf("the first record was changed by the refused write: %+v", got)
+	}
+}
+
+func TestAppendRefusesIncompleteRecords(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	for name, mutate := range map[string]func(*audit.Record){
+		"no kind":         func(r *audit.Record) { r.Kind = "" },
+		"unknown kind":    func(r *audit.Record) { r.Kind = "login" },
+		"no outcome":      func(r *audit.Record) { r.Outcome = "" },
+		"no actor":        func(r *audit.Record) { r.Actor = "" },
+		"ID with a space": func(r *audit.Record) { r.ID = "rec one" },
+		"duplicate without its event": func(r *audit.Record) {
+			r.Kind, r.Outcome, r.Actor = audit.KindWebhook, audit.OutcomeDuplicate, audit.WebhookActor
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := action(at, 1)
+			mutate(&r)
+			if _, err := e.store.Append(ctx(t), r, nil); !errors.Is(err, audit.ErrInvalidRecord) {
+				t.Fatalf("err = %v, want ErrInvalidRecord", err)
+			}
+		})
+	}
+	if ops := e.reqs.take(); total(ops) != 0 {
+		t.Fatalf("invalid records reached DynamoDB: %v", ops)
+	}
+}
+
+func TestPayloadIsSealedToItsRecord(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	a, err := e.store.Append(ctx(t), action(at, 153928), leadPayload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.store.Append(ctx(t), action(at.Add(time.Second), 153929), []byte(`{"other":"lead"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("round trip", func(t *testing.T) {
+		got, err := e.store.Get(ctx(t), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := e.store.OpenPayload(ctx(t), got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(plain, leadPayload) {
+			t.Fatalf("payload came back as %q", plain)
+		}
+	})
+	t.Run("a ciphertext copied into another record does not open", func(t *testing.T) {
+		got, err := e.store.Get(ctx(t), b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Sealed = a.Sealed
+		if _, err := e.store.OpenPayload(ctx(t), got); err == nil {
+			t.Fatal("record b opened record a's ciphertext")
+		}
+		// The same, done to the table itself.
+		pk, sk := table.AuditKey(b.ID)
+		if _, err := e.db.UpdateItem(ctx(t), &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(e.table),
+			Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
+			UpdateExpression:          aws.String("SET phi = :p"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberB{Value: a.Sealed}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		moved, err := e.store.Get(ctx(t), b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.OpenPayload(ctx(t), moved); err == nil {
+			t.Fatal("a ciphertext moved into record b in the table opened")
+		}
+	})
+	t.Run("a record without payload has none", func(t *testing.T) {
+		r, err := e.store.Append(ctx(t), action(at.Add(2*time.Second), 1), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Sealed != nil {
+			t.Fatal("a record without payload got a sealed part")
+		}
+		if p, err := e.store.OpenPayload(ctx(t), r); err != nil || p != nil {
+			t.Fatalf("OpenPayload = %q, %v; want nil, nil", p, err)
+		}
+	})
+}
+
+func TestRawTableHoldsNoPHI(t *testing.T) {
+	e := newEnv(t, true)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	if _, _, err := e.store.RecordIfNew(ctx(t), newLeadKey(153928), webhook(at, "req-1"), leadPayload); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Append(ctx(t), action(at.Add(time.Second), 153928), leadPayload); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.BuildDigest(ctx(t), "2025-03-14"); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := e.db.Scan(ctx(t), &dynamodb.ScanInput{TableName: aws.String(e.table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) < 4 { // two records, a digest and its leaves
+		t.Fatalf("scan found %d items, want at least 4", len(out.Items))
+	}
+	raw := fmt.Sprintf("%#v", out.Items) // every attribute, binary ones as bytes
+	var blobs []byte
+	for _, item := range out.Items {
+		for _, v := range item {
+			if b, ok := v.(*types.AttributeValueMemberB); ok {
+				blobs = append(blobs, b.Value...)
+			}
+		}
+	}
+	for _, phi := range append(phiStrings, "203.0.113.77") {
+		if strings.Contains(raw, phi) || bytes.Contains(blobs, []byte(phi)) {
+			t.Errorf("the raw table holds %q in clear", phi)
+		}
+	}
+}
+
+func TestRecordIfNewDecidesOnce(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	key := newLeadKey(153928)
+
+	const n = 50
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ids   = map[string]int{}
+		news  int
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			id, isNew, err := e.store.RecordIfNew(ctx(t), key, webhook(at, fmt.Sprintf("req-%d", i)), leadPayload)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[id]++
+			if isNew {
+				news++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if news != 1 {
+		t.Errorf("%d of %d concurrent deliveries were new, want exactly 1", news, n)
+	}
+	if len(ids) != 1 || ids[audit.EventID(key)] != n {
+		t.Errorf("event IDs answered: %v, want %s %d times", ids, audit.EventID(key), n)
+	}
+	got, err := e.store.Get(ctx(t), audit.EventID(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != audit.KindWebhook || got.Outcome != audit.OutcomeOK || got.EventID != got.ID ||
+		got.Trigger != audit.TriggerNewLead || got.ProfileID != 51497 || got.LeadIDs[0] != 153928 ||
+		got.Actor != audit.WebhookActor || !got.Pending {
+		t.Errorf("event record = %+v", got)
+	}
+}
+
+func TestRecordIfNewRequestCounts(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	key := newLeadKey(153928)
+	e.reqs.take()
+
+	t.Run("a new event is one write, publishing it one more", func(t *testing.T) {
+		id, isNew, err := e.store.RecordIfNew(ctx(t), key, webhook(at, "req-1"), leadPayload)
+		if err != nil || !isNew {
+			t.Fatalf("RecordIfNew = %v, %v", isNew, err)
+		}
+		if ops := e.reqs.take(); total(ops) != 1 || ops["PutItem"] != 1 {
+			t.Errorf("RecordIfNew of a new event sent %v, want 1 PutItem", ops)
+		}
+		if err := e.store.MarkPublished(ctx(t), id); err != nil {
+			t.Fatal(err)
+		}
+		if ops := e.reqs.take(); total(ops) != 1 || ops["UpdateItem"] != 1 {
+			t.Errorf("MarkPublished sent %v, want 1 UpdateItem", ops)
+		}
+	})
+	t.Run("a redelivery is decided in one request", func(t *testing.T) {
+		id, isNew, err := e.store.RecordIfNew(ctx(t), key, webhook(at.Add(time.Minute), "req-2"), leadPayload)
+		if err != nil || isNew || id != audit.EventID(key) {
+			t.Fatalf("RecordIfNew = %s, %v, %v", id, isNew, err)
+		}
+		if ops := e.reqs.take(); total(ops) != 1 || ops["PutItem"] != 1 {
+			t.Errorf("RecordIfNew of a redelivery sent %v, want 1 PutItem", ops)
+		}
+		// The redelivery's own small record.
+		dup, err := e.store.Append(ctx(t), audit.Record{
+			Kind: audit.KindWebhook, Actor: audit.WebhookActor, Action: audit.TriggerNewLead,
+			Outcome: audit.OutcomeDuplicate, Status: 200, EventID: id, Trigger: audit.TriggerNewLead,
+			ProfileID: key.ProfileID, LeadIDs: []int64{key.LeadID}, RequestID: "req-2",
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ops := e.reqs.take(); total(ops) != 1 {
+			t.Errorf("auditing the duplicate sent %v, want 1 request", ops)
+		}
+		if dup.EventID != id || dup.ID == id || dup.Sealed != nil || dup.Pending {
+			t.Errorf("duplicate record = %+v", dup)
+		}
+	})
+}
+
+// fakeDB is a function-field DynamoDB for what dynalite cannot do.
+type fakeDB struct {
+	PutItemFn func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+func (f *fakeDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return f.PutItemFn(ctx, in, o...)
+}
+
+func (f *fakeDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return nil, errors.New("unexpected UpdateItem")
+}
+
+func (f *fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, errors.New("unexpected GetItem")
+}
+
+func (f *fakeDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return nil, errors.New("unexpected Query")
+}
+
+var _ audit.DB = (*fakeDB)(nil)
+
+// DynamoDB answers a refused conditional put with the item found (ReturnValuesOnConditionCheckFailure);
+// dynalite does not, hence the fake.
+func TestRecordIfNewAfterALostAnswer(t *testing.T) {
+	var stored map[string]types.AttributeValue
+	db := &fakeDB{PutItemFn: func(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+		if in.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld {
+			t.Error("RecordIfNew does not ask for the item found")
+		}
+		if stored != nil {
+			return nil, &types.ConditionalCheckFailedException{Message: aws.String("exists"), Item: stored}
+		}
+		stored = in.Item
+		return &dynamodb.PutItemOutput{}, nil
+	}}
+	store := audit.New(audit.Config{DB: db, Table: "t", Sealer: newGCMSealer(t)})
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	k := newLeadKey(999)
+	for _, step := range []struct {
+		name, requestID string
+		isNew           bool
+	}{
+		{"the first write", "req-9", true},
+		{"the SDK's retry of that write, which had landed: still new to its request", "req-9", true},
+		{"another delivery: a duplicate", "req-10", false},
+	} {
+		id, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, step.requestID), leadPayload)
+		if err != nil || isNew != step.isNew || id != audit.EventID(k) {
+			t.Errorf("%s: RecordIfNew = %s, %v, %v; want isNew %v", step.name, id, isNew, err, step.isNew)
+		}
+	}
+}
+
+func TestDedupeKeyDecidesWhatIsTheSameEvent(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	base := newLeadKey(153928)
+	if _, _, err := e.store.RecordIfNew(ctx(t), base, webhook(at, "req-0"), nil); err != nil {
+		t.Fatal(err)
+	}
+	noLU := base
+	noLU.LastUpdated, noLU.BodyHash = time.Time{}, strings.Repeat("ab", 32)
+	if _, _, err := e.store.RecordIfNew(ctx(t), noLU, webhook(at, "req-0b"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		key   func(k audit.DedupeKey) audit.DedupeKey
+		isNew bool
+	}{
+		{"same key", func(k audit.DedupeKey) audit.DedupeKey { return k }, false},
+		{"same instant in another zone", func(k audit.DedupeKey) audit.DedupeKey {
+			k.LastUpdated = k.LastUpdated.In(time.FixedZone("X", 3600))
+			return k
+		}, false},
+		{"later last_updated", func(k audit.DedupeKey) audit.DedupeKey { k.LastUpdated = k.LastUpdated.Add(time.Second); return k }, true},
+		{"other trigger", func(k audit.DedupeKey) audit.DedupeKey { k.Trigger = audit.TriggerUpdatedLead; return k }, true},
+		{"other lead", func(k audit.DedupeKey) audit.DedupeKey { k.LeadID++; return k }, true},
+		{"other profile", func(k audit.DedupeKey) audit.DedupeKey { k.ProfileID++; return k }, true},
+		{"no last_updated, same body", func(audit.DedupeKey) audit.DedupeKey { return noLU }, false},
+		{"no last_updated, other body", func(audit.DedupeKey) audit.DedupeKey {
+			k := noLU
+			k.BodyHash = strings.Repeat("cd", 32)
+			return k
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, isNew, err := e.store.RecordIfNew(ctx(t), tc.key(base), webhook(at, "req-"+tc.name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isNew != tc.isNew {
+				t.Errorf("isNew = %v, want %v", isNew, tc.isNew)
+			}
+		})
+	}
+}
+
+func TestOutbox(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	e.clock.Set(at.Add(10 * time.Minute))
+	var ids []string
+	for i := range 20 {
+		id, _, err := e.store.RecordIfNew(ctx(t), newLeadKey(int64(1000+i)), webhook(at.Add(time.Duration(i)*time.Second), "r"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// Records that are not accepted events never go on the outbox.
+	if _, err := e.store.Append(ctx(t), action(at, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	shards := map[int]bool{}
+	for _, id := range ids {
+		shards[table.ShardOf(id)] = true
+	}
+	if len(shards) < 2 {
+		t.Fatalf("the events landed on %d outbox shard(s); the test needs several", len(shards))
+	}
+
+	pending := func(t *testing.T, olderThan time.Duration, limit int) []string {
+		t.Helper()
+		recs, err := e.store.PendingEvents(ctx(t), olderThan, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range recs {
+			if !r.Pending || r.Kind != audit.KindWebhook {
+				t.Errorf("pending record %s: %+v", r.ID, r)
+			}
+			got = append(got, r.ID)
+		}
+		return got
+	}
+	t.Run("new events are pending, oldest first, across shards", func(t *testing.T) {
+		if got := pending(t, time.Minute, 100); fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Errorf("pending = %v\nwant      %v", got, ids)
+		}
+		if got := pending(t, time.Minute, 5); fmt.Sprint(got) != fmt.Sprint(ids[:5]) {
+			t.Errorf("pending, limit 5 = %v, want %v", got, ids[:5])
+		}
+	})
+	t.Run("events younger than olderThan are left to their inline publish", func(t *testing.T) {
+		// The clock is 10 min after the first event; the last one is 19 s younger.
+		if got := pending(t, 10*time.Minute-10*time.Second, 100); fmt.Sprint(got) != fmt.Sprint(ids[:10]) {
+			t.Errorf("pending = %v, want %v", got, ids[:10])
+		}
+	})
+	t.Run("MarkPublished takes an event off the outbox and leaves its record intact", func(t *testing.T) {
+		before, err := e.store.Get(ctx(t), ids[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids[:15] {
+			if err := e.store.MarkPublished(ctx(t), id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.store.MarkPublished(ctx(t), ids[3]); err != nil {
+			t.Errorf("marking twice: %v", err)
+		}
+		if got := pending(t, time.Minute, 100); fmt.Sprint(got) != fmt.Sprint(ids[15:]) {
+			t.Errorf("pending = %v, want %v", got, ids[15:])
+		}
+		after, err := e.store.Get(ctx(t), ids[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Pending || after.Hash != before.Hash {
+			t.Errorf("published record: pending %v, hash %s (was %s)", after.Pending, after.Hash, before.Hash)
+		}
+	})
+	t.Run("MarkPublished of an unknown event", func(t *testing.T) {
+		if err := e.store.MarkPublished(ctx(t), "evt_unknown"); !errors.Is(err, audit.ErrNotFound) {
+			t.Errorf("err = %v, want ErrNotFound", err)
+		}
+		if _, err := e.store.Get(ctx(t), "evt_unknown"); !errors.Is(err, audit.ErrNotFound) {
+			t.Errorf("MarkPublished created an item: Get err = %v", err)
+		}
+	})
+}
