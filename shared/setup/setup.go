@@ -1,0 +1,63 @@
+// Package setup builds, once per cold start, what every function shares: the AWS clients (at local
+// endpoints under make dev and in tests), the envelope encryptor, and the one logger.
+//
+// Functions call it from main (or the local stack from its registry); handlers never build clients.
+package setup
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
+)
+
+// Clients are the AWS service clients of one function instance.
+type Clients struct {
+	AWS            aws.Config
+	DynamoDB       *dynamodb.Client
+	KMS            *kms.Client
+	EventBridge    *eventbridge.Client
+	SecretsManager *secretsmanager.Client
+}
+
+// NewClients builds every client from cfg. Building a client makes no network call, so a function
+// pays only for the ones it uses.
+func NewClients(ctx context.Context, cfg config.Config) (*Clients, error) {
+	awsCfg, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{
+		AWS:            awsCfg,
+		DynamoDB:       cfg.DynamoDB(awsCfg),
+		KMS:            cfg.KMS(awsCfg),
+		EventBridge:    cfg.EventBridge(awsCfg),
+		SecretsManager: cfg.SecretsManager(awsCfg),
+	}, nil
+}
+
+// Encryptor is the envelope encryptor under the data key of cfg, with the default data-key reuse
+// bounds (5 minutes, 10,000 messages).
+func (c *Clients) Encryptor(cfg config.Config) *envelope.Encryptor {
+	return envelope.New(c.KMS, cfg.DataKeyID, envelope.Options{})
+}
+
+// Logger is the one logger: JSON lines on stderr, which Lambda sends to the function's log group.
+// Log IDs, codes and counts; never a value taken from a request or a lead.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// Fail logs a cold-start failure and exits non-zero, so Lambda reports an init error. Only for main.
+func Fail(what string, err error) {
+	Logger().Error("cold start failed", "step", what, "error", err.Error())
+	os.Exit(1)
+}
