@@ -19,6 +19,9 @@
 //	lead_ids               L of N, the caller's order
 //	received_at            S, table.TimeLayout (fixed-width UTC, nanoseconds)
 //	last_updated           S, RFC 3339 UTC
+//	quotable               S, the lead's quotable display value (webhook events; bus detail)
+//	has_quote_value, has_sales_value   BOOL, present only when true (webhook events; bus detail)
+//	changed_fields         L of S, names (never values) of watched fields an update carried
 //	phi                    B, the sealed PHI part (absent when none)
 //	day_pk, day_sk         by-day index, every record
 //	trig_pk, trig_sk       by-trigger index, accepted events only

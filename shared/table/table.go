@@ -25,6 +25,8 @@
 //
 //	audit record   kind, actor, action, outcome, request_id, trigger, event_id, lead_type,
 //	               received_at, last_updated (S); profile_id, account_id, status (N); lead_ids (L of N);
+//	               quotable (S), has_quote_value, has_sales_value (BOOL), changed_fields (L of S): the
+//	               non-PHI bus detail of webhook events, so the outbox republishes without decrypting;
 //	               phi (B, the sealed PHI part); hash (S, sha256 of the record's canonical content)
 //	digest         day, root, previous_digest, digest, mac_key_id, mac_algorithm (S); records,
 //	               leaf_chunks (N); mac (B, KMS HMAC_SHA_256)
