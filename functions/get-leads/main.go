@@ -1,0 +1,27 @@
+// Command get-leads is the GetLeadsFunction Lambda: the Get Leads action behind API Gateway
+// (see shared/actions). It only wires: configuration, clients and the WhatConverts credentials once per
+// cold start, then the handler.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/wcbridge/wcbridge/shared/actions"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/setup"
+)
+
+func main() {
+	ctx := context.Background()
+	cfg, err := config.Load()
+	if err != nil {
+		setup.Fail("load configuration", err)
+	}
+	h, err := actions.BuildGetLeads(ctx, cfg)
+	if err != nil {
+		setup.Fail("build the handler", err)
+	}
+	lambda.Start(h.Handle)
+}

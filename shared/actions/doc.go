@@ -1,0 +1,52 @@
+// Package actions is wcbridge's four WhatConverts actions, Get Leads, Get Lead, Create Lead and
+// Update Lead, as the contract's "Actions" section defines them.
+//
+// It has two layers, so that the same action can be invoked by more than API Gateway:
+//
+//   - The core, Service: one method per action taking who acts (a Call: the actor's ARN, a request
+//     ID, the request as received for the audit record, an optional idempotency key) and a typed,
+//     validated input, and returning a Result (status, JSON body). It picks the profile's
+//     WhatConverts key, bounds the WhatConverts calls by a deadline, honours the idempotency key,
+//     maps every failure to the contract's codes (errorOf, the one place), writes the audit record of
+//     the call (a failed audit write fails the call), and logs one line without PHI. An EventBridge
+//     rule that invokes a function directly would build a Call with the rule's ARN as actor and call
+//     the same method.
+//   - The API Gateway adapter, Handler: the caller's IAM identity (403 without one), media type
+//     (415), body size (413), query, path and body validation (400, every field named), the
+//     Idempotency-Key header, then the core, then the one response writer (httpapi). Requests refused
+//     here are audited through the core too (Service.Refuse), so every call leaves a record.
+//
+// Audit records. Each call, success or failure, is one record: kind "action", actor, action name,
+// profile, the lead IDs touched, outcome (ok below status 400, failed otherwise), HTTP status and
+// request ID in clear; the request as received and the response body in the record's sealed PHI
+// part only. A Get Leads answer too large for one record keeps its lead IDs in clear and, in the
+// sealed part, the response's size and SHA-256 instead of the body.
+//
+// Idempotency. POST /leads and PATCH /leads/{lead_id} honour Idempotency-Key (1 to 255 printable
+// ASCII characters) with package idempotency, scoped to the action and the caller, for 24 hours.
+// The fingerprint is the SHA-256 of the canonical request: method, path, and the body re-encoded
+// with sorted keys and no insignificant whitespace (so key order and spacing do not make another
+// request). Validation failures (400, 413, 415) are answered before the key is claimed and never
+// stored. The first attempt's answer is stored when its status is below 500: a success, and a 404
+// for a lead that is not the profile's, replay as they were. Stripe also stores 5xx answers; here a
+// 5xx (an upstream error, an exhausted budget, a timeout, an internal error) releases the key so that
+// the caller's retry, which is what such a failure asks for, runs again instead of replaying it for
+// 24 hours. A create that timed out may
+// nonetheless have been applied by WhatConverts (the client does not repeat it for that reason);
+// a caller that retries it may find the lead created twice. The response is stored before the audit
+// record is written: if the audit write then fails (500), a retry replays the stored answer and
+// is audited, instead of creating the lead again.
+//
+// Deadlines. WhatConverts is given until min(the invocation's deadline − 1 s, now + 25 s), inside API
+// Gateway's 29 s, so that there is time left to store, audit and answer 504 upstream_timeout.
+//
+// Response size. Lambda refuses a synchronous response over 6 MB, and a WhatConverts lead is about
+// 2 KB: max_items = 10,000 (about 20 MB) cannot be answered whole through API Gateway. Get Leads
+// fills the answer newest first up to that bound (Deps.MaxResponseBytes), fetches no page it could
+// not answer, and then says "truncated": true (the member is absent otherwise). About 2,850 leads
+// of the simulator's size fit.
+//
+// Update Lead checks that the lead is the profile's: with the profile's own key WhatConverts' key
+// scope does it at no cost; with the master key the client reads the lead first (one more request).
+// A create or an edit answered with less than the lead is completed with one read.
+package actions

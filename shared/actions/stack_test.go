@@ -1,0 +1,310 @@
+package actions_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wcbridge/wcbridge/shared/actions"
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
+	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/wcsim"
+)
+
+// stack is the four actions wired as the Lambda builders wire them (BuildService), against a fresh
+// table on the local DynamoDB-compatible server, a fresh key on the local KMS-compatible server and a
+// seeded WhatConverts simulator. Every log line goes to logs.
+type stack struct {
+	t        *testing.T
+	sim      *wcsim.Sim
+	db       *dynamodb.Client
+	table    string
+	audit    *audit.Store // with an Opener, to read the sealed parts back in tests
+	logs     *syncBuffer
+	getLeads *actions.Handler
+	getLead  *actions.Handler
+	create   *actions.Handler
+	update   *actions.Handler
+}
+
+// credentials of the stacks: each profile its own key, or only the account's master key.
+var (
+	profileKeys = `{"profiles": {"1001": {"token": "` + wcsim.ProfileKey1001.Token + `", "secret": "` + wcsim.ProfileKey1001.Secret + `"},
+		"1002": {"token": "` + wcsim.ProfileKey1002.Token + `", "secret": "` + wcsim.ProfileKey1002.Secret + `"}}}`
+	masterKeyOnly = `{"master": {"token": "` + wcsim.MasterKey2001.Token + `", "secret": "` + wcsim.MasterKey2001.Secret + `"}}`
+)
+
+func newStack(t *testing.T, credentials string) *stack {
+	t.Helper()
+	db := testenv.DynamoDB(t)
+	kmsc := testenv.KMS(t)
+	s := &stack{t: t, sim: wcsim.NewSeeded(wcsim.Options{Seed: 6}), db: db, table: testenv.Table(t, db), logs: &syncBuffer{}}
+	keyID := testenv.SymmetricKey(t, kmsc)
+	srv := httptest.NewServer(s.sim)
+	t.Cleanup(srv.Close)
+
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable:             s.table,
+		config.EnvDataKey:           keyID,
+		config.EnvWhatConvertsURL:   srv.URL + "/api/v1",
+		config.EnvWhatConvertsLocal: credentials,
+		config.EnvDynamoDBEndpoint:  os.Getenv("DYNAMODB_ENDPOINT"),
+		config.EnvKMSEndpoint:       os.Getenv("KMS_ENDPOINT"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := actions.BuildService(context.Background(), cfg, true,
+		actions.WithLogger(slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.getLeads, s.getLead = actions.GetLeadsHandler(svc), actions.GetLeadHandler(svc)
+	s.create, s.update = actions.CreateLeadHandler(svc), actions.UpdateLeadHandler(svc)
+	enc := envelope.New(kmsc, keyID, envelope.Options{})
+	s.audit = audit.New(audit.Config{DB: db, Table: s.table, Sealer: enc, Opener: enc})
+	t.Cleanup(func() {
+		// Every test on a stack also shows that its log lines hold no PHI.
+		if marker, ok := findPHI(s.logs.String()); ok {
+			t.Errorf("the logs hold synthetic PHI (%q)", marker)
+		}
+	})
+	return s
+}
+
+// req is an API Gateway proxy request as the REST API sends it.
+type req struct {
+	method   string
+	path     string
+	leadID   string
+	query    map[string]string
+	body     string
+	headers  map[string]string
+	anon     bool   // no caller identity
+	callerID string // default: the test caller
+}
+
+const testCaller = "arn:aws:iam::123456789012:role/crm-sync"
+
+func (r req) event() events.APIGatewayProxyRequest {
+	e := events.APIGatewayProxyRequest{
+		HTTPMethod: r.method, Path: r.path, Body: r.body,
+		QueryStringParameters: r.query, Headers: map[string]string{},
+		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-" + randomHex(8)},
+	}
+	if r.leadID != "" {
+		e.PathParameters = map[string]string{"lead_id": r.leadID}
+		e.Resource = "/leads/{lead_id}"
+	}
+	if r.body != "" {
+		e.Headers["Content-Type"] = "application/json"
+	}
+	for k, v := range r.headers {
+		e.Headers[k] = v
+	}
+	if !r.anon {
+		e.RequestContext.Identity.UserArn = testCaller
+		if r.callerID != "" {
+			e.RequestContext.Identity.UserArn = r.callerID
+		}
+	}
+	return e
+}
+
+// answer is a response with its body decoded.
+type answer struct {
+	status    int
+	headers   map[string]string
+	raw       string
+	requestID string
+	Error     struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Fields  []struct {
+			Field   string `json:"field"`
+			Problem string `json:"problem"`
+		} `json:"fields"`
+	} `json:"error"`
+	Lead      map[string]any   `json:"lead"`
+	ProfileID int64            `json:"profile_id"`
+	Count     int              `json:"count"`
+	Leads     []map[string]any `json:"leads"`
+}
+
+func (a answer) fields() []string {
+	var out []string
+	for _, f := range a.Error.Fields {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+func (s *stack) handler(method string, leadID string) *actions.Handler {
+	switch {
+	case method == http.MethodGet && leadID == "":
+		return s.getLeads
+	case method == http.MethodGet:
+		return s.getLead
+	case method == http.MethodPost:
+		return s.create
+	default:
+		return s.update
+	}
+}
+
+func (s *stack) do(r req) answer {
+	return s.doCtx(context.Background(), r)
+}
+
+func (s *stack) doCtx(ctx context.Context, r req) answer {
+	s.t.Helper()
+	if r.path == "" {
+		r.path = "/leads"
+		if r.leadID != "" {
+			r.path += "/" + r.leadID
+		}
+	}
+	ev := r.event()
+	resp, err := s.handler(r.method, r.leadID).Handle(ctx, ev)
+	if err != nil {
+		s.t.Fatalf("Handle returned an error: %v", err)
+	}
+	a := answer{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body, requestID: ev.RequestContext.RequestID}
+	if resp.Headers["Content-Type"] != "application/json" {
+		s.t.Fatalf("Content-Type %q", resp.Headers["Content-Type"])
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		s.t.Fatalf("body is not JSON: %v: %s", err, resp.Body)
+	}
+	return a
+}
+
+// record returns the audit record of a request, with its sealed part opened.
+func (s *stack) record(requestID string) (audit.Record, []byte) {
+	s.t.Helper()
+	var found []audit.Record
+	err := s.audit.Day(context.Background(), table.Day(time.Now()), func(r audit.Record) error {
+		if r.RequestID == requestID {
+			found = append(found, r)
+		}
+		return nil
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if len(found) != 1 {
+		s.t.Fatalf("%d audit records for request %s, want 1", len(found), requestID)
+	}
+	payload, err := s.audit.OpenPayload(context.Background(), found[0])
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return found[0], payload
+}
+
+// rawTable is every attribute value of every item in the table, binary ones as raw bytes.
+func (s *stack) rawTable() (string, int) {
+	s.t.Helper()
+	var b strings.Builder
+	n := 0
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.table)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		for _, item := range out.Items {
+			n++
+			for k, v := range item {
+				b.WriteString(k + "=")
+				writeValue(&b, v)
+				b.WriteByte('\n')
+			}
+		}
+	}
+	return b.String(), n
+}
+
+func writeValue(b *strings.Builder, v types.AttributeValue) {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		b.WriteString(v.Value)
+	case *types.AttributeValueMemberN:
+		b.WriteString(v.Value)
+	case *types.AttributeValueMemberB:
+		b.Write(v.Value)
+	case *types.AttributeValueMemberL:
+		for _, x := range v.Value {
+			writeValue(b, x)
+			b.WriteByte(',')
+		}
+	case *types.AttributeValueMemberM:
+		for k, x := range v.Value {
+			b.WriteString(k + ":")
+			writeValue(b, x)
+			b.WriteByte(',')
+		}
+	case *types.AttributeValueMemberSS:
+		b.WriteString(strings.Join(v.Value, ","))
+	}
+}
+
+// exhaustBudget marks the key's daily budget as spent, as a day of requests would.
+func (s *stack) exhaustBudget(token string, limit int64) {
+	s.t.Helper()
+	pk, sk := table.BudgetKey(budget.KeyID(token), table.Day(time.Now()))
+	_, err := s.db.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			table.PK: &types.AttributeValueMemberS{Value: pk}, table.SK: &types.AttributeValueMemberS{Value: sk},
+			"count": &types.AttributeValueMemberN{Value: strconv.FormatInt(limit, 10)},
+		},
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
