@@ -1,0 +1,127 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"iter"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
+)
+
+// fakeAudit is a function-field fake of the audit store; Append records what it is given.
+type fakeAudit struct {
+	DayFn         func(ctx context.Context, day string, fn func(audit.Record) error) error
+	BuildDigestFn func(ctx context.Context, day string) (audit.Digest, error)
+	VerifyFn      func(ctx context.Context, day string) (audit.Report, error)
+	AppendFn      func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
+
+	mu       sync.Mutex
+	appended []audit.Record
+}
+
+var _ AuditTrail = (*fakeAudit)(nil)
+
+func (f *fakeAudit) Day(ctx context.Context, day string, fn func(audit.Record) error) error {
+	if f.DayFn == nil {
+		return nil
+	}
+	return f.DayFn(ctx, day, fn)
+}
+
+func (f *fakeAudit) BuildDigest(ctx context.Context, day string) (audit.Digest, error) {
+	if f.BuildDigestFn == nil {
+		return audit.Digest{Day: day}, nil
+	}
+	return f.BuildDigestFn(ctx, day)
+}
+
+func (f *fakeAudit) Verify(ctx context.Context, day string) (audit.Report, error) {
+	if f.VerifyFn == nil {
+		return audit.Report{Day: day, Digest: audit.Digest{Day: day, Value: "sha256:ab"}}, nil
+	}
+	return f.VerifyFn(ctx, day)
+}
+
+func (f *fakeAudit) Append(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error) {
+	if f.AppendFn != nil {
+		return f.AppendFn(ctx, r, payload)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.ID == "" {
+		r.ID = audit.NewRecordID()
+	}
+	f.appended = append(f.appended, r)
+	return r, nil
+}
+
+func (f *fakeAudit) records() []audit.Record {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]audit.Record(nil), f.appended...)
+}
+
+// fakeLeads is a function-field fake of the WhatConverts client; each page it yields counts as one
+// request.
+type fakeLeads struct {
+	PagesFn  func(ctx context.Context, k whatconverts.KeyFor, p whatconverts.ListParams) iter.Seq2[*whatconverts.Page, error]
+	requests int64
+}
+
+var _ Leads = (*fakeLeads)(nil)
+
+func (f *fakeLeads) Pages(ctx context.Context, k whatconverts.KeyFor, p whatconverts.ListParams) iter.Seq2[*whatconverts.Page, error] {
+	return func(yield func(*whatconverts.Page, error) bool) {
+		for page, err := range f.PagesFn(ctx, k, p) {
+			f.requests++
+			if !yield(page, err) {
+				return
+			}
+		}
+	}
+}
+
+func (f *fakeLeads) Requests() int64 { return f.requests }
+
+// fakeDB is a function-field fake of the report store's DynamoDB API.
+type fakeDB struct {
+	PutItemFn func(ctx context.Context, in *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
+	GetItemFn func(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
+}
+
+var _ DB = (*fakeDB)(nil)
+
+func (f *fakeDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return f.PutItemFn(ctx, in)
+}
+
+func (f *fakeDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return f.GetItemFn(ctx, in)
+}
+
+// logBuffer captures slog JSON output for scanning.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -1,0 +1,533 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/wcsim"
+)
+
+// The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.
+var syntheticPHI = []string{"Synthetic Patient", "@example.test", "+1555010", "(555) 010-", "Synthetic note", "Synthetic message"}
+
+func assertNoPHI(t *testing.T, where, s string) {
+	t.Helper()
+	for _, p := range syntheticPHI {
+		if strings.Contains(s, p) {
+			t.Fatalf("%s holds synthetic PHI %q", where, p)
+		}
+	}
+}
+
+// clock is a test clock that tests move.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// env is a table on dynalite, a digest key on local-kms and a WhatConverts simulator with profiles
+// 1001, 1002 and 1003 (a profile key each), all on one clock.
+type env struct {
+	db    *dynamodb.Client
+	kms   *kms.Client
+	table string
+	mac   string
+	sim   *wcsim.Sim
+	url   string
+	clock *clock
+	keys  map[int64]wcsim.Key
+	logs  *logBuffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &logBuffer{}}
+	e.table = testenv.Table(t, e.db)
+	e.mac = testenv.HMACKey(t, e.kms)
+	e.sim = wcsim.New(wcsim.Options{Now: e.clock.Now, Seed: 28})
+	e.sim.SetAccountName(2001, "Synthetic Health Group")
+	e.keys = map[int64]wcsim.Key{}
+	for _, id := range []int64{1001, 1002, 1003} {
+		e.sim.AddProfile(wcsim.Profile{ID: id, AccountID: 2001, Name: fmt.Sprintf("Synthetic Clinic %d", id)})
+		k := wcsim.Key{Token: fmt.Sprintf("%d-0123456789abcdef", id), Secret: fmt.Sprintf("%d-secret-0123456789abcdef", id)}
+		e.sim.AddProfileKey(id, k)
+		e.keys[id] = k
+	}
+	srv := httptest.NewServer(e.sim)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL + "/api/v1"
+	return e
+}
+
+// config is the function's configuration as template.yaml (or make dev) would set it.
+func (e *env) config(t *testing.T, profiles string, share string) config.Config {
+	t.Helper()
+	creds := map[string]any{}
+	for id, k := range e.keys {
+		creds[strconv.FormatInt(id, 10)] = map[string]string{"token": k.Token, "secret": k.Secret}
+	}
+	b, _ := json.Marshal(map[string]any{"profiles": creds})
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvWhatConvertsURL: e.url,
+		config.EnvReportProfiles: profiles, config.EnvReportBudgetShare: share,
+		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func (e *env) options() []BuildOption {
+	return []BuildOption{
+		WithClients(&setup.Clients{DynamoDB: e.db, KMS: e.kms}),
+		WithClock(e.clock.Now), WithLogger(e.logs.logger()),
+	}
+}
+
+func (e *env) daily(t *testing.T, profiles, share string) *Daily {
+	t.Helper()
+	d, err := BuildDaily(context.Background(), e.config(t, profiles, share), e.options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (e *env) auditStore() *audit.Store {
+	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now})
+}
+
+// reportItems scans the table for report items.
+func (e *env) reportItems(t *testing.T) []map[string]types.AttributeValue {
+	t.Helper()
+	var items []map[string]types.AttributeValue
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(e.table),
+		FilterExpression:          aws.String("begins_with(#pk, :r)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": table.PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "report#"}},
+	}
+	for {
+		out, err := e.db.Scan(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, out.Items...)
+		if len(out.LastEvaluatedKey) == 0 {
+			return items
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// rawItem is every attribute of an item as text, for scanning.
+func rawItem(item map[string]types.AttributeValue) string {
+	var b strings.Builder
+	for k, v := range item {
+		b.WriteString(k + "=")
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			b.WriteString(v.Value)
+		case *types.AttributeValueMemberN:
+			b.WriteString(v.Value)
+		case *types.AttributeValueMemberB:
+			b.Write(v.Value)
+		default:
+			fmt.Fprintf(&b, "%v", v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// expectedProfile aggregates a profile's leads of the day from the simulator's own state, as the
+// contract defines the report, independently of the report's code and of the client's decoding.
+func expectedProfile(t *testing.T, sim *wcsim.Sim, profileID int64, day time.Time) Profile {
+	t.Helper()
+	p := Profile{ProfileID: profileID, ByType: map[string]int64{}, ByStatus: map[string]int64{}, BySource: map[string]int64{},
+		Quotable: map[string]int64{"Yes": 0, "No": 0, "Pending": 0, "Not Set": 0}}
+	var quote, sales int64
+	money := func(v any) int64 {
+		if f, ok := v.(float64); ok {
+			return int64(math.Round(f * 100))
+		}
+		return 0
+	}
+	for _, id := range sim.LeadIDs(profileID) {
+		m, _ := sim.Lead(id)
+		created, err := time.Parse(time.RFC3339, m["date_created"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created.Before(day) || !created.Before(day.Add(24*time.Hour)) {
+			continue
+		}
+		p.LeadsTotal++
+		p.ByType[m["lead_type"].(string)]++
+		p.ByStatus[m["lead_status"].(string)]++
+		p.BySource[fmt.Sprintf("%s / %s", m["lead_source"], m["lead_medium"])]++
+		p.Quotable[m["quotable"].(string)]++
+		quote += money(m["quote_value"])
+		sales += money(m["sales_value"])
+		if m["spam"] == true {
+			p.Spam++
+		}
+		if m["duplicate"] == true {
+			p.Duplicates++
+		}
+	}
+	p.QuoteValueTotal, p.SalesValueTotal = float64(quote)/100, float64(sales)/100
+	return p
+}
+
+func readStored(t *testing.T, d *Daily, date string) Report {
+	t.Helper()
+	body, err := d.Reports.Get(context.Background(), date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// 3 profiles with 12,000 leads each on the day: each costs ⌈12000/2500⌉ = 5 requests, the totals are
+// exactly the simulator's, a second run leaves one report, and no PHI reaches the report or the logs.
+func TestReportOf12000LeadsPerProfile(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []int64{1001, 1002, 1003} {
+		e.sim.AddLeadsBetween(id, 12000, reportDay, reportDay.Add(24*time.Hour))
+		// Leads of the days around it, which the report must not count.
+		e.sim.AddLeadsBetween(id, 40, reportDay.Add(-6*time.Hour), reportDay)
+		e.sim.AddLeadsBetween(id, 10, reportDay.Add(24*time.Hour), runAt)
+	}
+	d := e.daily(t, "1001,1002,1003", "0.5")
+	scheduled := json.RawMessage(`{"schedule_arn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/daily","scheduled_time":"2026-11-29T00:15:00Z"}`)
+
+	res, err := d.Handle(context.Background(), scheduled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Date != "2026-11-28" || res.WhatConvertsRequests != 15 || len(res.PartialProfiles) != 0 {
+		t.Fatalf("result %+v, want 2026-11-28, 15 requests, no partial profile", res)
+	}
+	for id, k := range e.keys {
+		if n := e.sim.RequestsByToken(k.Token); n != 5 {
+			t.Errorf("profile %d: WhatConverts saw %d requests, want ⌈12000/2500⌉ = 5", id, n)
+		}
+	}
+	r := readStored(t, d, "2026-11-28")
+	if r.WhatConverts.Requests != 15 {
+		t.Errorf("whatconverts.requests = %d, want 15", r.WhatConverts.Requests)
+	}
+	if len(r.Profiles) != 3 {
+		t.Fatalf("%d profiles, want 3", len(r.Profiles))
+	}
+	for i, id := range []int64{1001, 1002, 1003} {
+		want := expectedProfile(t, e.sim, id, reportDay)
+		if want.LeadsTotal != 12000 {
+			t.Fatalf("the simulator holds %d leads of profile %d on the day, want 12000", want.LeadsTotal, id)
+		}
+		if got, exp := mustJSON(t, r.Profiles[i]), mustJSON(t, want); got != exp {
+			t.Errorf("profile %d\n got %s\nwant %s", id, got, exp)
+		}
+	}
+
+	e.sim.ResetCounters()
+	res2, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.WhatConvertsRequests != 15 {
+		t.Fatalf("the second run spent %d requests, want 15", res2.WhatConvertsRequests)
+	}
+	items := e.reportItems(t)
+	if len(items) != 1 {
+		t.Fatalf("%d report items after two runs of one date, want 1", len(items))
+	}
+	if got := items[0][attrGeneratedAt].(*types.AttributeValueMemberS).Value; got != res2.GeneratedAt {
+		t.Fatalf("the stored report was generated at %s, want the second run's %s", got, res2.GeneratedAt)
+	}
+	exp, ok := items[0][table.ExpiresAt].(*types.AttributeValueMemberN)
+	if !ok || exp.Value != strconv.FormatInt(runAt.Add(table.AuditRetention).Unix(), 10) {
+		t.Fatalf("expires_at %v, want six years after the run", items[0][table.ExpiresAt])
+	}
+	assertNoPHI(t, "the stored report item", rawItem(items[0]))
+	assertNoPHI(t, "the logs", e.logs.String())
+	assertNoPHI(t, "the result", mustJSON(t, res2))
+	if !strings.Contains(e.logs.String(), `"msg":"daily report stored"`) {
+		t.Fatalf("no run summary in the logs: %s", e.logs.String())
+	}
+}
+
+// A budget share too small for one profile's remaining day marks that profile partial; the others,
+// with their own keys, are complete.
+func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []int64{1001, 1002, 1003} {
+		e.sim.AddLeadsBetween(id, 3000, reportDay, reportDay.Add(24*time.Hour)) // 2 pages each
+	}
+	// share 0.01: the report may spend 10 of a profile key's 1,000. The actions already spent 9 of
+	// 1002's today: one page is left for the report.
+	spent := budget.New(e.db, e.table, budget.WithClock(e.clock.Now))
+	for range 9 {
+		if _, err := spent.Spend(context.Background(), budget.KeyID(e.keys[1002].Token), 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := e.daily(t, "1001,1002,1003", "0.01")
+	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
+	if err != nil {
+		t.Fatalf("a partial profile failed the run: %v", err)
+	}
+	if len(res.PartialProfiles) != 1 || res.PartialProfiles[0] != 1002 || res.WhatConvertsRequests != 5 {
+		t.Fatalf("result %+v, want only 1002 partial and 2+1+2 requests", res)
+	}
+	r := readStored(t, d, "2026-11-28")
+	for _, p := range r.Profiles {
+		want := expectedProfile(t, e.sim, p.ProfileID, reportDay)
+		switch p.ProfileID {
+		case 1002:
+			if !p.Partial || p.PartialReason != ReasonBudgetExhausted || p.LeadsTotal != 2500 {
+				t.Errorf("profile 1002 = partial %t %q with %d leads, want partial budget_exhausted after one page (2500)",
+					p.Partial, p.PartialReason, p.LeadsTotal)
+			}
+		default:
+			if got, exp := mustJSON(t, p), mustJSON(t, want); got != exp {
+				t.Errorf("profile %d\n got %s\nwant %s", p.ProfileID, got, exp)
+			}
+		}
+	}
+	if n := e.sim.RequestsByToken(e.keys[1002].Token); n != 1 {
+		t.Fatalf("WhatConverts saw %d requests for 1002, want 1: the budget refuses before calling", n)
+	}
+	used, err := spent.Used(context.Background(), budget.KeyID(e.keys[1002].Token))
+	if err != nil || used != 10 {
+		t.Fatalf("1002's budget used %d (%v), want 10: the report stops at its share", used, err)
+	}
+	assertNoPHI(t, "the logs", e.logs.String())
+}
+
+// The day's audit records, written through shared/audit, are counted by the documented rules; the
+// day's digest is built, chained to the previous day's and verified; a tampered record makes it
+// unverified, and a day not over yet says so.
+func TestAuditSummaryAndIntegrity(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	store := e.auditStore()
+	const crm, ops = "arn:aws:iam::123456789012:role/crm-sync", "arn:aws:iam::123456789012:role/ops"
+	at := func(h int) time.Time { return reportDay.Add(time.Duration(h)*time.Hour + 17*time.Second) }
+	var ids []string
+	appendRec := func(r audit.Record) {
+		t.Helper()
+		rec, err := store.Append(ctx, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	accept := func(trigger string, lead int64, h int) string {
+		t.Helper()
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
+		if err != nil || !isNew {
+			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)
+		}
+		ids = append(ids, id)
+		return id
+	}
+	first := accept(audit.TriggerNewLead, 9000001, 1)
+	accept(audit.TriggerNewLead, 9000002, 2)
+	accept(audit.TriggerNewLead, 9000003, 3)
+	accept(audit.TriggerUpdatedLead, 9000001, 4)
+	accept(audit.TriggerUpdatedLead, 9000002, 5)
+	webhook := func(o audit.Outcome, h int) audit.Record {
+		return audit.Record{Kind: audit.KindWebhook, Actor: audit.WebhookActor, Action: audit.TriggerNewLead, Trigger: audit.TriggerNewLead,
+			Outcome: o, ReceivedAt: at(h), ProfileID: 1001}
+	}
+	dup := webhook(audit.OutcomeDuplicate, 6)
+	dup.EventID = first
+	appendRec(dup)
+	appendRec(webhook(audit.OutcomeRejected, 7))
+	action := func(name, actor string, o audit.Outcome, h int) audit.Record {
+		return audit.Record{Kind: audit.KindAction, Actor: actor, Action: name, Outcome: o, ReceivedAt: at(h), ProfileID: 1001, LeadIDs: []int64{9000001}}
+	}
+	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 8))
+	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 9))
+	appendRec(action(ActionGetLead, crm, audit.OutcomeFailed, 10))
+	appendRec(action(ActionGetLeads, ops, audit.OutcomeOK, 11))
+	appendRec(action(ActionUpdateLead, crm, audit.OutcomeOK, 12))
+	appendRec(audit.Record{Kind: audit.KindPHIRead, Actor: ops, Action: ActionTriggerSamples, Outcome: audit.OutcomeOK, ReceivedAt: at(13)})
+	// The days around it.
+	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
+	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
+
+	d := e.daily(t, "", "0.5")
+	if d.WhatConverts != nil {
+		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
+	}
+	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-27"}`)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Handle(ctx, json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, cur := readStored(t, d, "2026-11-27"), readStored(t, d, "2026-11-28")
+	wantAudit := AuditSummary{
+		Webhooks: Webhooks{NewLead: 3, UpdatedLead: 2, Duplicates: 1, Rejected: 1},
+		Actions: map[string]Outcomes{
+			ActionGetLeads: {OK: 1}, ActionGetLead: {OK: 2, Failed: 1}, ActionCreateLead: {}, ActionUpdateLead: {OK: 1},
+		},
+		PHIReads: map[string]int64{crm: 3, ops: 2},
+	}
+	if got, exp := mustJSON(t, cur.Audit), mustJSON(t, wantAudit); got != exp {
+		t.Fatalf("audit summary\n got %s\nwant %s", got, exp)
+	}
+	in := cur.Integrity
+	if !in.Verified || in.Records != 13 || !strings.HasPrefix(in.Digest, "sha256:") || in.UnverifiedReason != "" {
+		t.Fatalf("integrity %+v, want 13 records verified", in)
+	}
+	if in.PreviousDigest == "" || in.PreviousDigest != prev.Integrity.Digest {
+		t.Fatalf("previous_digest %q, want the 27th's digest %q", in.PreviousDigest, prev.Integrity.Digest)
+	}
+	if !res.Verified || res.AuditRecords != 13 {
+		t.Fatalf("result %+v", res)
+	}
+	dg, err := store.Digest(ctx, "2026-11-28")
+	if err != nil || dg.Value != in.Digest || dg.Records != 13 {
+		t.Fatalf("stored digest %+v (%v), want the report's", dg, err)
+	}
+
+	// Someone with write access to the table edits a record of the day.
+	pk, sk := table.AuditKey(ids[7])
+	if _, err := e.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(e.table),
+		Key:                       map[string]types.AttributeValue{table.PK: &types.AttributeValueMemberS{Value: pk}, table.SK: &types.AttributeValueMemberS{Value: sk}},
+		UpdateExpression:          aws.String("SET actor = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: ops}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(runAt.Add(time.Hour))
+	res, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = readStored(t, d, "2026-11-28").Integrity
+	if in.Verified || res.Verified || in.UnverifiedReason != IntegrityFindings || in.Findings["edited"] != 1 || in.Digest != dg.Value {
+		t.Fatalf("integrity after tampering %+v, want unverified with one edited record against the same digest", in)
+	}
+
+	// Today (2026-11-29) is not over: the report is built, its digest is not.
+	res, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-29"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = readStored(t, d, "2026-11-29").Integrity
+	if in.Verified || in.UnverifiedReason != IntegrityDayNotOver || in.Digest != "" || in.Records < 4 || res.UnverifiedReason != IntegrityDayNotOver {
+		t.Fatalf("integrity of today %+v, want day_not_over with today's records counted (the runs, the next-day action)", in)
+	}
+	if _, err := store.Digest(ctx, "2026-11-29"); err == nil {
+		t.Fatal("a digest of a day not over was built")
+	}
+
+	// Each run is one audit record of kind report, on the day it ran.
+	runs := 0
+	if err := store.Day(ctx, "2026-11-29", func(r audit.Record) error {
+		if r.Kind == audit.KindReport && r.Action == ActionDailyReport && r.Outcome == audit.OutcomeOK && r.Actor == DefaultActor {
+			runs++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 4 {
+		t.Fatalf("%d run records, want 4", runs)
+	}
+}
+
+// GET /reports/{date} against the real table: 200 with the stored JSON, 404, 400, 403, each audited.
+func TestGetReportFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.sim.AddLeadsBetween(1001, 30, reportDay, reportDay.Add(24*time.Hour))
+	d := e.daily(t, "1001", "0.5")
+	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := d.Reports.Get(ctx, "2026-11-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := BuildGet(ctx, e.config(t, "", "0.5"), e.options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(runAt.Add(9 * time.Hour))
+	for _, tc := range []struct {
+		date, caller string
+		status       int
+	}{
+		{"2026-11-28", officer, 200},
+		{"2026-11-27", officer, 404},
+		{"2026-11-31", officer, 400},
+		{"2026-11-28", "", 403},
+	} {
+		res, err := g.Handle(ctx, getRequest(t, tc.date, tc.caller))
+		if err != nil || res.StatusCode != tc.status {
+			t.Fatalf("GET %s by %q: %d (%v), want %d", tc.date, tc.caller, res.StatusCode, err, tc.status)
+		}
+		if tc.status == 200 && res.Body != string(stored) {
+			t.Fatalf("GET answered %s, want the stored report", res.Body)
+		}
+		assertNoPHI(t, "the answer", res.Body)
+	}
+	got := map[int]audit.Record{}
+	if err := e.auditStore().Day(ctx, "2026-11-29", func(r audit.Record) error {
+		if r.Action == ActionGetReport {
+			got[r.Status] = r
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for status, want := range map[int]struct {
+		actor   string
+		outcome audit.Outcome
+	}{
+		200: {officer, audit.OutcomeOK}, 404: {officer, audit.OutcomeFailed},
+		400: {officer, audit.OutcomeRejected}, 403: {UnauthenticatedActor, audit.OutcomeRejected},
+	} {
+		r, ok := got[status]
+		if !ok || r.Kind != audit.KindReport || r.Actor != want.actor || r.Outcome != want.outcome || r.RequestID != "req-report-0001" {
+			t.Errorf("audit record of the %d read: %+v (found %t)", status, r, ok)
+		}
+	}
+	assertNoPHI(t, "the logs", e.logs.String())
+}
