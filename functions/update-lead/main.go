@@ -1,6 +1,7 @@
-// Command update-lead is the UpdateLeadFunction Lambda: the Update Lead action behind API Gateway
-// (see shared/actions). It only wires: configuration, clients and the WhatConverts credentials once per
-// cold start, then the handler.
+// Command update-lead is the UpdateLeadFunction Lambda: the Update Lead action behind API Gateway, and
+// invoked directly by the workflow rules of WORKFLOW_RULE_ARNS (see shared/actions; the handler tells
+// the two apart). It only wires: configuration, clients and the WhatConverts credentials once per cold
+// start, then the handler.
 package main
 
 import (

@@ -638,7 +638,12 @@ func TestEventSamples(t *testing.T) {
 			if ev.RequestContext.Identity.UserArn == "" {
 				t.Fatal("the sample has no requestContext.identity.userArn")
 			}
-			resp, err := c.handler.Handle(context.Background(), ev)
+			// The file as sam local invoke -e sends it, through the functions' entry point.
+			out, err := c.handler.Handle(context.Background(), raw)
+			var resp events.APIGatewayProxyResponse
+			if err == nil {
+				err = json.Unmarshal(out, &resp)
+			}
 			if err != nil || resp.StatusCode != c.status {
 				t.Fatalf("answered %d %.300s, want %d", resp.StatusCode, resp.Body, c.status)
 			}

@@ -24,13 +24,19 @@ const MaxBodyBytes = 256 << 10
 // IdempotencyHeader is the header that makes POST /leads and PATCH /leads/{lead_id} idempotent.
 const IdempotencyHeader = "Idempotency-Key"
 
-// Handler is the API Gateway (REST API, Lambda proxy integration) adapter of one action.
+// Handler is one action's Lambda entry point: Handle takes what the function is invoked with and
+// dispatches it to the API Gateway (REST API, Lambda proxy integration) adapter, HandleAPIGateway,
+// or to the direct invocation of a workflow rule (direct.go).
 type Handler struct {
 	svc   *Service
 	route route
+	// rules are the ARNs of the EventBridge rules allowed to invoke the function directly.
+	rules map[string]bool
+	// directAllowed are the members of the route's direct-invocation payload.
+	directAllowed validate.FieldSet
 }
 
-// route describes one action's HTTP shape.
+// route describes one action's ways in: its HTTP shape and its direct-invocation form.
 type route struct {
 	action string
 	// body: the route takes a JSON body (POST, PATCH), and honours the Idempotency-Key header.
@@ -38,20 +44,20 @@ type route struct {
 	// parse validates the request into the action's typed input and returns the core call to make.
 	// On failure it still returns the profile and lead IDs it could read, for the audit record.
 	parse func(req httpapi.Request, body []byte) (exec func(ctx context.Context, s *Service, c Call) Result, profileID int64, leadIDs []int64, err error)
+	// direct is the action's direct-invocation form; nil when it has none.
+	direct *directForm
 }
 
-// Handle answers one API Gateway proxy request. It never returns an error: every failure is an
-// answer of the contract (a Lambda error would reach the caller as API Gateway's own 502).
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+// HandleAPIGateway answers one API Gateway proxy request. It never returns an error: every failure
+// is an answer of the contract (a Lambda error would reach the caller as API Gateway's own 502).
+func (h *Handler) HandleAPIGateway(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	return h.serve(ctx, req).APIGateway(), nil
 }
 
 func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	call := Call{RequestID: httpapi.RequestID(req)}
 	if call.RequestID == "" {
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			call.RequestID = lc.AwsRequestID
-		}
+		call.RequestID = lambdaRequestID(ctx)
 	}
 	body, bodyErr := requestBody(req)
 	call.Request = requestRecord(req, body)
@@ -90,6 +96,14 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 		return h.svc.Refuse(ctx, call, h.route.action, profileID, leadIDs, err)
 	}
 	return exec(ctx, h.svc, call)
+}
+
+// lambdaRequestID is the invocation's Lambda request ID ("" outside Lambda).
+func lambdaRequestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
 }
 
 // requestBody is the body as sent (API Gateway base64-encodes binary media types).

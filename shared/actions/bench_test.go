@@ -64,7 +64,7 @@ func (b *benchStack) getLeads(tb testing.TB, n int) (requests, count int) {
 // Lambda runtime encodes the response.
 func (b *benchStack) getLeadsBody(tb testing.TB, n int) (requests int, body leadsAnswer, encoded int) {
 	before := b.sim.Requests()
-	resp, err := b.h.Handle(context.Background(), events.APIGatewayProxyRequest{
+	resp, err := b.h.HandleAPIGateway(context.Background(), events.APIGatewayProxyRequest{
 		HTTPMethod: "GET", Path: "/leads",
 		QueryStringParameters: map[string]string{"profile_id": "1001", "max_items": strconv.Itoa(n)},
 		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench",

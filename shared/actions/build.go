@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -40,38 +41,39 @@ func WithUpstreamTimeout(d time.Duration) BuildOption {
 
 // BuildGetLeads wires Get Leads from cfg, once per cold start.
 func BuildGetLeads(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Handler, error) {
-	svc, err := BuildService(ctx, cfg, false, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return GetLeadsHandler(svc), nil
+	return build(ctx, cfg, false, GetLeadsHandler, opts)
 }
 
 // BuildGetLead wires Get Lead from cfg, once per cold start.
 func BuildGetLead(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Handler, error) {
-	svc, err := BuildService(ctx, cfg, false, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return GetLeadHandler(svc), nil
+	return build(ctx, cfg, false, GetLeadHandler, opts)
 }
 
 // BuildCreateLead wires Create Lead from cfg, once per cold start.
 func BuildCreateLead(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Handler, error) {
-	svc, err := BuildService(ctx, cfg, true, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return CreateLeadHandler(svc), nil
+	return build(ctx, cfg, true, CreateLeadHandler, opts)
 }
 
 // BuildUpdateLead wires Update Lead from cfg, once per cold start.
 func BuildUpdateLead(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Handler, error) {
-	svc, err := BuildService(ctx, cfg, true, opts...)
+	return build(ctx, cfg, true, UpdateLeadHandler, opts)
+}
+
+// build wires one action's handler: the core, and the EventBridge rules that may invoke the function
+// directly, cfg.WorkflowRules (WORKFLOW_RULE_ARNS; the template sets it on UpdateLeadFunction only,
+// the other actions have no direct form).
+func build(ctx context.Context, cfg config.Config, idempotent bool, handler func(*Service, ...HandlerOption) *Handler, opts []BuildOption) (*Handler, error) {
+	// Rules are matched exactly: a malformed entry would silently allow nothing, so it fails here.
+	for _, arn := range cfg.WorkflowRules {
+		if !ValidRuleARN(arn) {
+			return nil, fmt.Errorf("configuration: %s must be a comma-separated list of EventBridge rule ARNs", config.EnvWorkflowRules)
+		}
+	}
+	svc, err := BuildService(ctx, cfg, idempotent, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return UpdateLeadHandler(svc), nil
+	return handler(svc, AllowRules(cfg.WorkflowRules...)), nil
 }
 
 // BuildService wires the core from cfg: the WhatConverts credentials (the secret, read once here),

@@ -113,7 +113,8 @@ func NewService(d Deps) *Service {
 
 // Call is one invocation of an action: who acts and how it came in, apart from the typed input.
 type Call struct {
-	// Actor is the IAM principal ARN of the caller (or an EventBridge rule's ARN).
+	// Actor is the IAM principal ARN of the caller, or the ARN of the EventBridge rule that invoked
+	// the function directly (checked against the rules the function allows, see direct.go).
 	Actor string
 	// RequestID is API Gateway's request ID (or the Lambda request ID of a direct invocation).
 	RequestID string
@@ -165,6 +166,9 @@ type scope struct {
 	action    string
 	profileID int64
 	leadIDs   []int64
+	// outcome overrides the record's outcome (ok below 400, failed otherwise) when set: a direct
+	// invocation refused before its payload could be trusted is "rejected".
+	outcome audit.Outcome
 }
 
 // Refuse answers a call refused before it could execute (no identity, a bad media type, invalid
@@ -172,7 +176,14 @@ type scope struct {
 func (s *Service) Refuse(ctx context.Context, call Call, action string, profileID int64, leadIDs []int64, err error) Result {
 	start := s.d.Now()
 	res := failure(errorOf(err))
-	return s.finish(ctx, call, scope{action, profileID, leadIDs}, start, res)
+	return s.finish(ctx, call, scope{action: action, profileID: profileID, leadIDs: leadIDs}, start, res)
+}
+
+// reject answers a direct invocation refused before its payload could be trusted (an unknown shape,
+// a rule that may not invoke the function) with err, and audits it as rejected.
+func (s *Service) reject(ctx context.Context, call Call, action string, err error) Result {
+	start := s.d.Now()
+	return s.finish(ctx, call, scope{action: action, outcome: audit.OutcomeRejected}, start, failure(errorOf(err)))
 }
 
 // execute runs one action: idempotency, credentials, the WhatConverts calls under a deadline, then
@@ -266,6 +277,9 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 	if res.Status >= http.StatusBadRequest {
 		outcomeOf = audit.OutcomeFailed
 	}
+	if sc.outcome != "" {
+		outcomeOf = sc.outcome
+	}
 	rec := audit.Record{
 		Kind:       audit.KindAction,
 		Actor:      actor,
@@ -333,6 +347,9 @@ var loggableFields = map[string]bool{
 	"profile_id": true, "lead_id": true, "email": true, "max_items": true, "lead_type": true,
 	"send_notification": true, "additional_fields": true, "custom_fields": true, "body": true,
 	IdempotencyHeader: true,
+	// A direct invocation's payload (direct.go): its own members and the changes of an update.
+	"source": true, "action": true, "rule": true, "event_id": true, "fields": true,
+	"fields.quote_value": true, "fields.sales_value": true, "fields.lead_url": true, "fields.quotable": true,
 }
 
 // failure renders e with the one response writer.

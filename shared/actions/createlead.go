@@ -52,9 +52,10 @@ func (s *Service) complete(ctx context.Context, k whatconverts.KeyFor, lead what
 	return full
 }
 
-// CreateLeadHandler is the API Gateway adapter of Create Lead: POST /leads with a JSON body.
-func CreateLeadHandler(svc *Service) *Handler {
-	return &Handler{svc: svc, route: route{action: ActionCreateLead, body: true, parse: parseCreateLead}}
+// CreateLeadHandler is the Lambda entry point of Create Lead: POST /leads with a JSON body through API
+// Gateway. It has no direct-invocation form: a workflow payload is refused (see direct.go).
+func CreateLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
+	return newHandler(svc, route{action: ActionCreateLead, body: true, parse: parseCreateLead}, opts)
 }
 
 // Kinds of create field, by how they are checked.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"iter"
 	"log/slog"
+	"regexp"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,7 +52,7 @@ func fuzzService(t testing.TB) *actions.Service {
 
 // fuzzAnswer checks what any input may get: a JSON answer with a status the contract allows for it.
 func fuzzAnswer(t *testing.T, h *actions.Handler, ev events.APIGatewayProxyRequest, allowed ...int) {
-	resp, err := h.Handle(context.Background(), ev)
+	resp, err := h.HandleAPIGateway(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("Handle returned an error: %v", err)
 	}
@@ -131,5 +133,45 @@ func FuzzGetLeads(f *testing.F) {
 		fuzzAnswer(t, h, events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/leads", QueryStringParameters: q,
 			RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{UserArn: testCaller}}},
 			200, 400)
+	})
+}
+
+// FuzzHandle: no payload crashes the entry point. Each gets an API Gateway response, a direct
+// invocation's result with a status below 500, or an InvocationError whose message is the action,
+// a status and a code (nothing of the payload).
+func FuzzHandle(f *testing.F) {
+	for _, s := range []string{
+		workflow(quoteRule, "evt_1", 9000001, `{"quotable": "yes"}`),
+		workflow(quoteRule, "evt_1", 9000001, `{"quote_value": 1.005, "x": 1}`),
+		workflow(otherRule, "evt_1", 9000001, `{"quotable": "yes"}`),
+		`{"source": "wcbridge.workflow", "rule": "` + quoteRule + `", "rule": "x"}`,
+		`{"httpMethod": "PATCH", "requestContext": {"identity": {"userArn": "arn:aws:iam::123456789012:role/x"}},
+			"pathParameters": {"lead_id": "9000001"}, "headers": {"Content-Type": "application/json"},
+			"body": "{\"profile_id\": 1001, \"quotable\": \"yes\"}"}`,
+		`{"httpMethod": 1, "requestContext": []}`, `{}`, `[]`, `null`, `"x"`, "\xff",
+	} {
+		f.Add(s)
+	}
+	h := actions.UpdateLeadHandler(fuzzService(f), actions.AllowRules(quoteRule))
+	message := regexp.MustCompile(`^update-lead: [1-5][0-9]{2} [a-z_]+$`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		out, err := h.Handle(context.Background(), json.RawMessage(payload))
+		if err != nil {
+			var ie *actions.InvocationError
+			if !errors.As(err, &ie) || !message.MatchString(err.Error()) || out != nil {
+				t.Fatalf("error %q (%T) with result %q", err, err, out)
+			}
+			return
+		}
+		var v struct {
+			Status     *int `json:"status"`
+			StatusCode *int `json:"statusCode"`
+		}
+		if json.Unmarshal(out, &v) != nil || (v.Status == nil) == (v.StatusCode == nil) {
+			t.Fatalf("result %q is neither a direct answer nor an API Gateway response", out)
+		}
+		if v.Status != nil && *v.Status >= 500 {
+			t.Fatalf("a %d answered instead of returned as an error", *v.Status)
+		}
 	})
 }

@@ -41,9 +41,10 @@ func (s *Service) GetLead(ctx context.Context, call Call, in GetLeadInput) Resul
 	})
 }
 
-// GetLeadHandler is the API Gateway adapter of Get Lead: GET /leads/{lead_id}?profile_id=P.
-func GetLeadHandler(svc *Service) *Handler {
-	return &Handler{svc: svc, route: route{action: ActionGetLead, parse: parseGetLead}}
+// GetLeadHandler is the Lambda entry point of Get Lead: GET /leads/{lead_id}?profile_id=P through API
+// Gateway. It has no direct-invocation form: a workflow payload is refused (see direct.go).
+func GetLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
+	return newHandler(svc, route{action: ActionGetLead, parse: parseGetLead}, opts)
 }
 
 func parseGetLead(req httpapi.Request, _ []byte) (func(context.Context, *Service, Call) Result, int64, []int64, error) {

@@ -120,10 +120,11 @@ func encodedSize(l whatconverts.Lead) (int, error) {
 	return len(s) - 2, nil
 }
 
-// GetLeadsHandler is the API Gateway adapter of Get Leads:
-// GET /leads?profile_id=P[&email=E][&max_items=N].
-func GetLeadsHandler(svc *Service) *Handler {
-	return &Handler{svc: svc, route: route{action: ActionGetLeads, parse: parseGetLeads}}
+// GetLeadsHandler is the Lambda entry point of Get Leads:
+// GET /leads?profile_id=P[&email=E][&max_items=N] through API Gateway. It has no direct-invocation
+// form: a workflow payload is refused (see direct.go).
+func GetLeadsHandler(svc *Service, opts ...HandlerOption) *Handler {
+	return newHandler(svc, route{action: ActionGetLeads, parse: parseGetLeads}, opts)
 }
 
 func parseGetLeads(req httpapi.Request, _ []byte) (func(context.Context, *Service, Call) Result, int64, []int64, error) {

@@ -45,6 +45,9 @@ type stack struct {
 	getLead  *actions.Handler
 	create   *actions.Handler
 	update   *actions.Handler
+	// env and logger are what the handlers were built from, for tests that build more.
+	env    map[string]string
+	logger *slog.Logger
 }
 
 // credentials of the stacks: each profile its own key, or only the account's master key.
@@ -63,19 +66,20 @@ func newStack(t *testing.T, credentials string) *stack {
 	srv := httptest.NewServer(s.sim)
 	t.Cleanup(srv.Close)
 
-	cfg, err := config.FromMap(map[string]string{
+	s.env = map[string]string{
 		config.EnvTable:             s.table,
 		config.EnvDataKey:           keyID,
 		config.EnvWhatConvertsURL:   srv.URL + "/api/v1",
 		config.EnvWhatConvertsLocal: credentials,
 		config.EnvDynamoDBEndpoint:  os.Getenv("DYNAMODB_ENDPOINT"),
 		config.EnvKMSEndpoint:       os.Getenv("KMS_ENDPOINT"),
-	})
+	}
+	cfg, err := config.FromMap(s.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := actions.BuildService(context.Background(), cfg, true,
-		actions.WithLogger(slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	s.logger = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := actions.BuildService(context.Background(), cfg, true, actions.WithLogger(s.logger))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +188,9 @@ func (s *stack) doCtx(ctx context.Context, r req) answer {
 			r.path += "/" + r.leadID
 		}
 	}
+	// Through the functions' entry point, as Lambda delivers the event: JSON in, JSON out.
 	ev := r.event()
-	resp, err := s.handler(r.method, r.leadID).Handle(ctx, ev)
+	resp, err := invokeAPIGateway(ctx, s.handler(r.method, r.leadID), ev)
 	if err != nil {
 		s.t.Fatalf("Handle returned an error: %v", err)
 	}
@@ -197,6 +202,21 @@ func (s *stack) doCtx(ctx context.Context, r req) answer {
 		s.t.Fatalf("body is not JSON: %v: %s", err, resp.Body)
 	}
 	return a
+}
+
+// invokeAPIGateway sends ev to h's entry point as the Lambda runtime does, and decodes the response.
+func invokeAPIGateway(ctx context.Context, h *actions.Handler, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	out, err := h.Handle(ctx, payload)
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
+	var resp events.APIGatewayProxyResponse
+	err = json.Unmarshal(out, &resp)
+	return resp, err
 }
 
 // record returns the audit record of a request, with its sealed part opened.

@@ -51,15 +51,19 @@ func (s *Service) UpdateLead(ctx context.Context, call Call, in UpdateLeadInput)
 	})
 }
 
-// UpdateLeadHandler is the API Gateway adapter of Update Lead: PATCH /leads/{lead_id} with a JSON body.
-func UpdateLeadHandler(svc *Service) *Handler {
-	return &Handler{svc: svc, route: route{action: ActionUpdateLead, body: true, parse: parseUpdateLead}}
+// UpdateLeadHandler is the Lambda entry point of Update Lead: PATCH /leads/{lead_id} with a JSON body
+// through API Gateway, and the direct invocation of a workflow rule (direct.go) with the same changes
+// in its "fields".
+func UpdateLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
+	return newHandler(svc, route{action: ActionUpdateLead, body: true, parse: parseUpdateLead,
+		direct: &directForm{members: updateDirectMembers, parse: parseUpdateLeadDirect}}, opts)
 }
 
 // The fields of an update body.
 var (
-	updateChanges = []string{"quote_value", "sales_value", "lead_url", "quotable"}
-	updateAllowed = validate.NewFieldSet(append([]string{"profile_id"}, updateChanges...)...)
+	updateChanges    = []string{"quote_value", "sales_value", "lead_url", "quotable"}
+	updateChangesSet = validate.NewFieldSet(updateChanges...)
+	updateAllowed    = validate.NewFieldSet(append([]string{"profile_id"}, updateChanges...)...)
 )
 
 const problemEmptyUpdate = "must set at least one of quote_value, sales_value, lead_url, quotable"
@@ -78,15 +82,28 @@ func parseUpdateLead(req httpapi.Request, body []byte) (func(context.Context, *S
 	p.OnlyFields(obj, updateAllowed)
 	p.Require(obj, "profile_id")
 	in.ProfileID, _ = p.IDField(obj, "profile_id")
-	if m, ok := p.MoneyField(obj, "quote_value"); ok {
+	parseUpdateChanges(&p, obj, &in, "", "body")
+	exec := func(ctx context.Context, s *Service, c Call) Result { return s.UpdateLead(ctx, c, in) }
+	return exec, in.ProfileID, ids(in.LeadID), p.Err()
+}
+
+// parseUpdateChanges reads the four changes of obj into in, the same rules for both ways in: each
+// problem is named prefix+field, and an object without any of the four is a problem of emptyName.
+// Keys other than the four are the caller's to refuse.
+func parseUpdateChanges(p *validate.Problems, obj validate.Object, in *UpdateLeadInput, prefix, emptyName string) {
+	var q validate.Problems
+	if m, ok := q.MoneyField(obj, "quote_value"); ok {
 		in.QuoteValue = &m
 	}
-	if m, ok := p.MoneyField(obj, "sales_value"); ok {
+	if m, ok := q.MoneyField(obj, "sales_value"); ok {
 		in.SalesValue = &m
 	}
-	in.LeadURL, _ = p.URLField(obj, "lead_url")
-	q, _ := p.QuotableYesNoField(obj, "quotable")
-	in.Quotable = whatconverts.Quotable(q)
+	in.LeadURL, _ = q.URLField(obj, "lead_url")
+	v, _ := q.QuotableYesNoField(obj, "quotable")
+	in.Quotable = whatconverts.Quotable(v)
+	for _, f := range q.Fields() {
+		p.Add(prefix+f.Field, f.Problem)
+	}
 	changes := 0
 	for _, f := range updateChanges {
 		if obj.Has(f) {
@@ -94,8 +111,26 @@ func parseUpdateLead(req httpapi.Request, body []byte) (func(context.Context, *S
 		}
 	}
 	if changes == 0 {
-		p.Add("body", problemEmptyUpdate)
+		p.Add(emptyName, problemEmptyUpdate)
+	}
+}
+
+// Update Lead's direct invocation: {"lead_id": L, "profile_id": P, "fields": {the changes}}.
+var updateDirectMembers = []string{"lead_id", "profile_id", "fields"}
+
+func parseUpdateLeadDirect(obj validate.Object, p *validate.Problems) (func(context.Context, *Service, Call) Result, int64, []int64) {
+	p.Require(obj, updateDirectMembers...)
+	var in UpdateLeadInput
+	in.LeadID, _ = p.IDField(obj, "lead_id")
+	in.ProfileID, _ = p.IDField(obj, "profile_id")
+	if fields, ok := p.ObjectField(obj, "fields"); ok {
+		for _, k := range fields.Keys() {
+			if !updateChangesSet.Has(k) {
+				p.Add("fields."+k, validate.ProblemNotAllowed)
+			}
+		}
+		parseUpdateChanges(p, fields, &in, "fields.", "fields")
 	}
 	exec := func(ctx context.Context, s *Service, c Call) Result { return s.UpdateLead(ctx, c, in) }
-	return exec, in.ProfileID, ids(in.LeadID), p.Err()
+	return exec, in.ProfileID, ids(in.LeadID)
 }

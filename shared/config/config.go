@@ -41,6 +41,7 @@ const (
 	EnvWebhookTokensLocal   = "WCBRIDGE_WEBHOOK_TOKENS"
 	EnvWhatConvertsARN      = "WHATCONVERTS_SECRET_ARN"
 	EnvWhatConvertsLocal    = "WHATCONVERTS_CREDENTIALS"
+	EnvWorkflowRules        = "WORKFLOW_RULE_ARNS"
 	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
 	defaultReportBudgetPart = 0.5
 )
@@ -55,6 +56,9 @@ type Config struct {
 	WhatConvertsURL   string
 	ReportProfiles    []int64
 	ReportBudgetShare float64 // the share of a key's daily budget the report may spend, (0, 1]
+	// WorkflowRules are the ARNs of the EventBridge rules that may invoke an action function directly
+	// (WORKFLOW_RULE_ARNS, comma-separated, blanks ignored). Package actions checks their form.
+	WorkflowRules []string
 
 	// Endpoint overrides for the local stack and tests; empty in AWS.
 	DynamoDBEndpoint    string
@@ -94,6 +98,11 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.WhatConvertsURL == "" {
 		c.WhatConvertsURL = DefaultWhatConvertsURL
+	}
+	for _, f := range strings.Split(get(EnvWorkflowRules), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.WorkflowRules = append(c.WorkflowRules, f)
+		}
 	}
 	var errs []error
 	if s := get(EnvReportProfiles); s != "" {

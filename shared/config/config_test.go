@@ -35,6 +35,24 @@ func TestLoadDefaultsAndValidation(t *testing.T) {
 	}
 }
 
+func TestWorkflowRulesAreACommaSeparatedList(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		want        []string
+	}{
+		{"unset", "", nil},
+		{"blank, as the template sets it when the workflow is off", " ", nil},
+		{"two, with spaces and an empty entry", " arn:a , ,arn:b", []string{"arn:a", "arn:b"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := FromMap(map[string]string{EnvWorkflowRules: c.value})
+			if err != nil || strings.Join(cfg.WorkflowRules, "|") != strings.Join(c.want, "|") || len(cfg.WorkflowRules) != len(c.want) {
+				t.Fatalf("WorkflowRules %q (err %v), want %q", cfg.WorkflowRules, err, c.want)
+			}
+		})
+	}
+}
+
 func TestRequireNamesEveryMissingSetting(t *testing.T) {
 	c, _ := FromMap(map[string]string{EnvTable: "t"})
 	err := c.Require(EnvTable, EnvDataKey, EnvEventBus, "SOMETHING_ELSE")
