@@ -1,0 +1,192 @@
+// Command dev is `make dev`: the whole wcbridge stack on this machine (shared/devstack), with the
+// routes of template.yaml on 127.0.0.1:$PORT (3000) and Lambda's Invoke API on 127.0.0.1:$LAMBDA_PORT
+// (3001), like `sam local start-api` and `sam local start-lambda`, without an AWS account or Docker.
+//
+// It only reads its settings from the environment, starts the stack, prints what runs where, and
+// stops everything on SIGINT (Ctrl-C) or SIGTERM. `make dev` runs it under scripts/with-services.sh,
+// which starts dynalite and local-kms and sets DYNAMODB_ENDPOINT and KMS_ENDPOINT.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/devstack"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
+)
+
+// How long Ctrl-C waits for requests in flight before giving up on them.
+const shutdownGrace = 15 * time.Second
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: make dev   (or: scripts/with-services.sh go run ./scripts/dev)\n\n%s", envHelp)
+	}
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	opts, err := optionsFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	st, err := devstack.Start(startCtx, opts)
+	cancel()
+	if err != nil {
+		return err
+	}
+	fmt.Print(st.Banner(time.Now()))
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C kills at once
+	fmt.Fprintln(os.Stderr, "dev: stopping")
+	closeCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := st.Close(closeCtx); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "dev: stopped")
+	return nil
+}
+
+const envHelp = `Environment (all optional under make dev):
+  PORT                                 REST API port (default 3000)
+  LAMBDA_PORT                          Lambda Invoke API port (default 3001)
+  WCBRIDGE_WEBHOOK_TOKENS              comma-separated webhook tokens, 1 or 2, each >= 32 characters
+  WCBRIDGE_LOCAL_ACCESS_KEY_ID         the access key the IAM routes accept (SigV4)
+  WCBRIDGE_LOCAL_SECRET_ACCESS_KEY     its secret
+  DYNAMODB_ENDPOINT, KMS_ENDPOINT      DynamoDB and KMS (make dev starts dynalite and local-kms unless both are set)
+  WHATCONVERTS_BASE_URL                a real WhatConverts API instead of the simulator ...
+  WHATCONVERTS_CREDENTIALS             ... and its keys: {"profiles": {"<id>": {"token": "...", "secret": "..."}}}
+  AUDIT_TABLE_NAME                     the table's name (default wcbridge-local-audit)
+  DATA_KEY_ID, DIGEST_KEY_ID           existing KMS keys to use instead of creating them at start
+  REPORT_PROFILE_IDS                   profiles the daily report covers (default: the simulator's 1001,1002)
+  WCBRIDGE_PARAMETER_OVERRIDES         template parameters, "Key=Value Key2=Value2" (sam local --parameter-overrides)
+`
+
+// optionsFromEnv reads the stack's settings. The Makefile passes endpoints the user set before
+// scripts/with-services.sh replaced them as WCBRIDGE_DEV_DYNAMODB_ENDPOINT / _KMS_ENDPOINT.
+func optionsFromEnv(lookup func(string) (string, bool)) (devstack.Options, error) {
+	get := func(k string) string { v, _ := lookup(k); return strings.TrimSpace(v) }
+	first := func(keys ...string) string {
+		for _, k := range keys {
+			if v := get(k); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	var errs []error
+	port := func(k string, def int) int {
+		s := get(k)
+		if s == "" {
+			return def
+		}
+		p, err := strconv.Atoi(s)
+		if err != nil || p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("%s must be a port number (0-65535)", k))
+		}
+		return p
+	}
+	o := devstack.Options{
+		APIPort:          port("PORT", devstack.DefaultAPIPort),
+		LambdaPort:       port("LAMBDA_PORT", devstack.DefaultLambdaPort),
+		DynamoDBEndpoint: first("WCBRIDGE_DEV_DYNAMODB_ENDPOINT", config.EnvDynamoDBEndpoint),
+		KMSEndpoint:      first("WCBRIDGE_DEV_KMS_ENDPOINT", config.EnvKMSEndpoint),
+		WhatConvertsURL:  get(config.EnvWhatConvertsURL),
+		AccessKeyID:      get("WCBRIDGE_LOCAL_ACCESS_KEY_ID"),
+		SecretAccessKey:  get("WCBRIDGE_LOCAL_SECRET_ACCESS_KEY"),
+		Table:            get(config.EnvTable),
+		DataKeyID:        get(config.EnvDataKey),
+		DigestKeyID:      get(config.EnvDigestKey),
+		AWSEnv:           map[string]string{},
+	}
+	if o.APIPort != 0 && o.APIPort == o.LambdaPort {
+		errs = append(errs, errors.New("PORT and LAMBDA_PORT must differ"))
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		errs = append(errs, errors.New("set both WCBRIDGE_LOCAL_ACCESS_KEY_ID and WCBRIDGE_LOCAL_SECRET_ACCESS_KEY, or neither"))
+	}
+	if s := get(config.EnvWebhookTokensLocal); s != "" {
+		tokens, err := config.ParseTokens([]byte(s))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", config.EnvWebhookTokensLocal, err))
+		}
+		o.WebhookTokens = tokens
+	}
+	if o.WhatConvertsURL != "" {
+		o.WhatConvertsCredentials = get(config.EnvWhatConvertsLocal)
+		creds, err := whatconverts.ParseCredentials([]byte(o.WhatConvertsCredentials))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s is set, so %s must hold its keys: %w", config.EnvWhatConvertsURL, config.EnvWhatConvertsLocal, err))
+		}
+		// The report covers the profiles the keys name, unless told otherwise.
+		for id := range creds.Profiles {
+			o.ReportProfiles = append(o.ReportProfiles, id)
+		}
+		sort.Slice(o.ReportProfiles, func(i, j int) bool { return o.ReportProfiles[i] < o.ReportProfiles[j] })
+	}
+	if s := get(config.EnvReportProfiles); s != "" {
+		cfg, err := config.FromMap(map[string]string{config.EnvReportProfiles: s})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.ReportProfiles = cfg.ReportProfiles
+	}
+	if s := get("WCBRIDGE_PARAMETER_OVERRIDES"); s != "" {
+		params, err := parseOverrides(s)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.ParameterOverrides = params
+	}
+	// Passed to the functions as Lambda passes its role's credentials, for real services.
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := get(k); v != "" {
+			o.AWSEnv[k] = v
+		}
+	}
+	return o, errors.Join(errs...)
+}
+
+// parseOverrides reads WCBRIDGE_PARAMETER_OVERRIDES: Key=Value pairs separated by spaces, as
+// `sam local --parameter-overrides` takes them (the ParameterKey=K,ParameterValue=V form too).
+func parseOverrides(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range strings.Fields(s) {
+		if k, ok := strings.CutPrefix(f, "ParameterKey="); ok {
+			key, value, found := strings.Cut(k, ",ParameterValue=")
+			if !found || key == "" {
+				return nil, errors.New("WCBRIDGE_PARAMETER_OVERRIDES: want Key=Value pairs separated by spaces")
+			}
+			out[key] = value
+			continue
+		}
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, errors.New("WCBRIDGE_PARAMETER_OVERRIDES: want Key=Value pairs separated by spaces")
+		}
+		out[k] = v
+	}
+	return out, nil
+}
