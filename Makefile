@@ -19,8 +19,14 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: dev
+# Starts dynalite and local-kms unless DYNAMODB_ENDPOINT and KMS_ENDPOINT are both set; an endpoint
+# the user did set survives with-services.sh (which exports its own) as WCBRIDGE_DEV_*. Built, not
+# `go run`, so that Ctrl-C ends with the program's own exit status (go run exits 1 on SIGINT).
 dev: ## run the whole stack locally (API :3000, Lambda Invoke API :3001), no AWS, no Docker
-	go run ./scripts/dev
+	@go build -o build/wcbridge-dev ./scripts/dev
+	@if [ -n "$$DYNAMODB_ENDPOINT" ] && [ -n "$$KMS_ENDPOINT" ]; then exec build/wcbridge-dev; fi; \
+	WCBRIDGE_DEV_DYNAMODB_ENDPOINT="$$DYNAMODB_ENDPOINT" WCBRIDGE_DEV_KMS_ENDPOINT="$$KMS_ENDPOINT" \
+	  exec scripts/with-services.sh build/wcbridge-dev
 
 .PHONY: test
 test: ## every test: unit, integration and end-to-end, starting dynalite and local-kms
@@ -55,6 +61,15 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 .PHONY: bench
 bench: ## the performance figures P1-P7 as ratios against same-run baselines
 	scripts/with-services.sh go run ./scripts/bench
+
+# The reliability suite (reliability/): load, injected faults and PHI scans through the whole local
+# stack on dynalite and local-kms, then every fuzz target for RELIABILITY_FUZZTIME each.
+RELIABILITY_FUZZTIME ?= 10s
+
+.PHONY: reliability
+reliability: ## load, fault injection and PHI scans through the local stack, then every fuzz target briefly
+	cd reliability && WCBRIDGE_RELIABILITY=1 ../scripts/with-services.sh go test -count=1 -v -timeout 20m -run '^TestReliability$$' .
+	scripts/fuzz.sh $(RELIABILITY_FUZZTIME)
 
 .PHONY: verify-audit
 verify-audit: ## recompute a day's audit digest: make verify-audit DATE=YYYY-MM-DD
