@@ -53,6 +53,8 @@ type Template struct {
 type Resource struct {
 	Type       string
 	Properties Value
+	// DeletionPolicy and UpdateReplacePolicy as written ("" when absent).
+	DeletionPolicy, UpdateReplacePolicy string
 }
 
 // Function is an AWS::Serverless::Function.
@@ -211,7 +213,9 @@ func (t *Template) build(root Value, overrides map[string]string) error {
 		case typeAPI:
 			props = mergeGlobals(globals.Get("Api"), props)
 		}
-		t.Resources[id] = Resource{Type: typ, Properties: props}
+		deletion, _ := def.Get("DeletionPolicy").String()
+		replace, _ := def.Get("UpdateReplacePolicy").String()
+		t.Resources[id] = Resource{Type: typ, Properties: props, DeletionPolicy: deletion, UpdateReplacePolicy: replace}
 
 		switch typ {
 		case typeFunction:
