@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -33,6 +34,7 @@ const (
 	EnvWhatConvertsURL      = "WHATCONVERTS_BASE_URL"
 	EnvReportProfiles       = "REPORT_PROFILE_IDS"
 	EnvReportBudgetShare    = "REPORT_BUDGET_SHARE"
+	EnvOutboxSettle         = "OUTBOX_SETTLE_SECONDS"
 	EnvDynamoDBEndpoint     = "DYNAMODB_ENDPOINT"
 	EnvKMSEndpoint          = "KMS_ENDPOINT"
 	EnvEventBridgeEndpoint  = "EVENTBRIDGE_ENDPOINT"
@@ -56,6 +58,9 @@ type Config struct {
 	WhatConvertsURL   string
 	ReportProfiles    []int64
 	ReportBudgetShare float64 // the share of a key's daily budget the report may spend, (0, 1]
+	// OutboxSettle is how old an unpublished event must be before the publisher sweeps it, so that
+	// it does not race the inline publish still in flight (0: the publisher's default, 30 s).
+	OutboxSettle time.Duration
 	// WorkflowRules are the ARNs of the EventBridge rules that may invoke an action function directly
 	// (WORKFLOW_RULE_ARNS, comma-separated, blanks ignored). Package actions checks their form.
 	WorkflowRules []string
@@ -121,6 +126,14 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s must be a number in (0, 1]", EnvReportBudgetShare))
 		} else {
 			c.ReportBudgetShare = v
+		}
+	}
+	if s := get(EnvOutboxSettle); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 3600 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of seconds from 1 to 3600", EnvOutboxSettle))
+		} else {
+			c.OutboxSettle = time.Duration(v) * time.Second
 		}
 	}
 	return c, errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -29,9 +30,15 @@ func TestLoadDefaultsAndValidation(t *testing.T) {
 	if len(c.ReportProfiles) != 2 || c.ReportProfiles[1] != 1002 {
 		t.Fatalf("profiles: %v", c.ReportProfiles)
 	}
-	_, err = FromMap(map[string]string{EnvReportProfiles: "1001,x", EnvReportBudgetShare: "1.5"})
-	if err == nil || !strings.Contains(err.Error(), EnvReportProfiles) || !strings.Contains(err.Error(), EnvReportBudgetShare) {
-		t.Fatalf("want both bad settings named, got %v", err)
+	if c.OutboxSettle != 0 {
+		t.Fatalf("outbox settle defaults to the publisher's own, got %s", c.OutboxSettle)
+	}
+	if c, _ := FromMap(map[string]string{EnvOutboxSettle: "2"}); c.OutboxSettle != 2*time.Second {
+		t.Fatalf("outbox settle = %s", c.OutboxSettle)
+	}
+	_, err = FromMap(map[string]string{EnvReportProfiles: "1001,x", EnvReportBudgetShare: "1.5", EnvOutboxSettle: "0"})
+	if err == nil || !strings.Contains(err.Error(), EnvReportProfiles) || !strings.Contains(err.Error(), EnvReportBudgetShare) || !strings.Contains(err.Error(), EnvOutboxSettle) {
+		t.Fatalf("want every bad setting named, got %v", err)
 	}
 }
 

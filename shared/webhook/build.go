@@ -57,6 +57,7 @@ func BuildPublisher(ctx context.Context, cfg config.Config) (*Publisher, error) 
 		Bus:      c.EventBridge,
 		EventBus: cfg.EventBus,
 		Log:      setup.Logger(),
+		Settle:   cfg.OutboxSettle,
 	}, nil
 }
 
