@@ -4,24 +4,13 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/wcbridge/wcbridge/shared/actions"
-	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/setup"
 )
 
 func main() {
-	ctx := context.Background()
-	cfg, err := config.Load()
-	if err != nil {
-		setup.Fail("load configuration", err)
-	}
-	h, err := actions.BuildGetLead(ctx, cfg)
-	if err != nil {
-		setup.Fail("build the handler", err)
-	}
+	h := setup.Must(actions.BuildGetLead(setup.ColdStart()))
 	lambda.Start(h.Handle)
 }

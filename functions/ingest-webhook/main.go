@@ -4,23 +4,13 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/setup"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
 func main() {
-	cfg, err := config.Load()
-	if err != nil {
-		setup.Fail("load configuration", err)
-	}
-	h, err := webhook.BuildIngest(context.Background(), cfg)
-	if err != nil {
-		setup.Fail("build the webhook handler", err)
-	}
+	h := setup.Must(webhook.BuildIngest(setup.ColdStart()))
 	lambda.Start(h.Handle)
 }

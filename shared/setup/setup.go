@@ -56,7 +56,29 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
+// ColdStart is what every function's main begins with: a context and the configuration, or a logged
+// cold-start failure (exit 1, so Lambda reports an init error). Only for main.
+func ColdStart() (context.Context, config.Config) {
+	cfg, err := config.Load()
+	if err != nil {
+		Fail("load configuration", err)
+	}
+	return context.Background(), cfg
+}
+
+// Must is v, or a logged cold-start failure when err is set. Only for main:
+//
+//	h := setup.Must(webhook.BuildIngest(setup.ColdStart()))
+//	lambda.Start(h.Handle)
+func Must[T any](v T, err error) T {
+	if err != nil {
+		Fail("build the handler", err)
+	}
+	return v
+}
+
 // Fail logs a cold-start failure and exits non-zero, so Lambda reports an init error. Only for main.
+// The errors of config and the builders name settings and steps, never secret values.
 func Fail(what string, err error) {
 	Logger().Error("cold start failed", "step", what, "error", err.Error())
 	os.Exit(1)
