@@ -16,11 +16,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wcbridge/wcbridge/shared/localapi/samtemplate"
+
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 // requireEnv returns a variable's value, or skips the test (fails it under CI=true) without it.
@@ -101,25 +102,7 @@ type emulator struct {
 	name string
 	url  string // the invocations endpoint
 	cmd  *exec.Cmd
-	logs *syncBuffer // the emulator's and the function's output
-}
-
-// syncBuffer is a buffer written by a process and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *testenv.Logs // the emulator's and the function's output
 }
 
 // startEmulator runs bootstrap under the emulator on a free loopback port with exactly env (plus
@@ -144,7 +127,7 @@ func startEmulator(t *testing.T, rie, bootstrap string, fn *samtemplate.Function
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and use
 		// Its Runtime API (the bootstrap's side) defaults to 127.0.0.1:9001: one per emulator here.
 		addr, runtimeAddr := freeAddr(t), freeAddr(t)
-		e := &emulator{name: fn.LogicalID, url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: &syncBuffer{}}
+		e := &emulator{name: fn.LogicalID, url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: &testenv.Logs{}}
 		e.cmd = exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAddr, "./bootstrap")
 		e.cmd.Dir = filepath.Dir(bootstrap)
 		e.cmd.Env = list

@@ -1,7 +1,6 @@
 package actions_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +38,7 @@ type stack struct {
 	db       *dynamodb.Client
 	table    string
 	audit    *audit.Store // with an Opener, to read the sealed parts back in tests
-	logs     *syncBuffer
+	logs     *testenv.Logs
 	getLeads *actions.Handler
 	getLead  *actions.Handler
 	create   *actions.Handler
@@ -61,7 +59,7 @@ func newStack(t *testing.T, credentials string) *stack {
 	t.Helper()
 	db := testenv.DynamoDB(t)
 	kmsc := testenv.KMS(t)
-	s := &stack{t: t, sim: wcsim.NewSeeded(wcsim.Options{Seed: 6}), db: db, table: testenv.Table(t, db), logs: &syncBuffer{}}
+	s := &stack{t: t, sim: wcsim.NewSeeded(wcsim.Options{Seed: 6}), db: db, table: testenv.Table(t, db), logs: &testenv.Logs{}}
 	keyID := testenv.SymmetricKey(t, kmsc)
 	srv := httptest.NewServer(s.sim)
 	t.Cleanup(srv.Close)
@@ -303,24 +301,6 @@ func (s *stack) exhaustBudget(token string, limit int64) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func randomHex(n int) string {

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,8 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/devstack"
 	"github.com/wcbridge/wcbridge/shared/wcsim"
+
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 func TestASignedRequestThroughTheGatewayReachesTheSimulator(t *testing.T) {
@@ -307,26 +308,8 @@ func TestTheREADMEShowsTheExamplesExactlyAsPrinted(t *testing.T) {
 	}
 }
 
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestTheOutboxPublisherRunsOnItsSchedule(t *testing.T) {
-	var logs logBuffer
+	var logs testenv.Logs
 	st := startStack(t, devstack.Options{
 		ScheduleEvery: 50 * time.Millisecond,
 		Logger:        slog.New(slog.NewTextHandler(&logs, nil)),

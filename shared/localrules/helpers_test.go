@@ -19,6 +19,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/localbus"
 	"github.com/wcbridge/wcbridge/shared/localrules"
 	"github.com/wcbridge/wcbridge/shared/webhook"
+
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 // handlerFunc is a lambda.Handler whose Invoke the test supplies.
@@ -62,7 +64,7 @@ type stack struct {
 	fns    map[string]*recorder
 	bus    *localbus.Bus
 	engine *localrules.Engine
-	logs   *syncBuffer
+	logs   *testenv.Logs
 }
 
 func newStack(t *testing.T, templatePath string, params map[string]string) *stack {
@@ -71,7 +73,7 @@ func newStack(t *testing.T, templatePath string, params map[string]string) *stac
 	if err != nil {
 		t.Fatalf("load %s: %v", templatePath, err)
 	}
-	s := &stack{tmpl: tmpl, fns: map[string]*recorder{}, bus: localbus.New(), logs: &syncBuffer{}}
+	s := &stack{tmpl: tmpl, fns: map[string]*recorder{}, bus: localbus.New(), logs: &testenv.Logs{}}
 	handlers := map[string]lambda.Handler{}
 	for _, fn := range tmpl.Functions {
 		rec := &recorder{}
@@ -137,23 +139,6 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("not a JSON object: %v: %s", err, b)
 	}
 	return v
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fakeInvoker is an Invoker whose Invoke the test supplies.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wcbridge/wcbridge/shared/testenv"
 	"github.com/wcbridge/wcbridge/shared/wcsim"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
@@ -107,7 +108,7 @@ func benchmarkReport(b *testing.B, leads int) {
 	d := &Daily{
 		Audit: &fakeAudit{}, Reports: memoryStore(&item, nil), WhatConverts: wc,
 		Credentials: whatconverts.Credentials{Profiles: map[int64]whatconverts.Key{1001: {Token: benchKey.Token, Secret: benchKey.Secret}}},
-		Profiles:    []int64{1001}, Now: func() time.Time { return runAt }, Log: (&logBuffer{}).logger(),
+		Profiles:    []int64{1001}, Now: func() time.Time { return runAt }, Log: (&testenv.Logs{}).Logger(),
 	}
 	want := (leads + whatconverts.MaxLeadsPerPage - 1) / whatconverts.MaxLeadsPerPage
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/testenv"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
@@ -91,9 +92,9 @@ func TestAProfileThatFailsMidwayIsPartialAndTheOthersGoOn(t *testing.T) {
 		return pagesOf(nil, leadsAt(t, 2, reportDay.Add(2*time.Hour), "Web Form"), leadsAt(t, 1, reportDay.Add(23*time.Hour+59*time.Minute+59*time.Second), "Chat"))
 	}}
 	var item map[string]types.AttributeValue
-	var logs logBuffer
+	var logs testenv.Logs
 	d := &Daily{Audit: &fakeAudit{}, Reports: memoryStore(&item, nil), WhatConverts: wc, Credentials: testCredentials(),
-		Profiles: []int64{1001, 1002, 1001}, Now: func() time.Time { return runAt }, Log: logs.logger()}
+		Profiles: []int64{1001, 1002, 1001}, Now: func() time.Time { return runAt }, Log: logs.Logger()}
 	res, err := d.Run(context.Background(), "2026-11-28", Caller{Actor: functionARN})
 	if err != nil {
 		t.Fatal(err)
@@ -328,8 +329,8 @@ func TestHandle(t *testing.T) {
 	t.Run("a bad date fails naming the field, builds nothing and is audited as rejected", func(t *testing.T) {
 		fa := &fakeAudit{}
 		var item map[string]types.AttributeValue
-		var logs logBuffer
-		d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: func() time.Time { return runAt }, Log: logs.logger()}
+		var logs testenv.Logs
+		d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: func() time.Time { return runAt }, Log: logs.Logger()}
 		_, err := d.Handle(lambdacontext.NewContext(context.Background(), lc), json.RawMessage(`{"date":"Synthetic Patient 0042"}`))
 		e := apierr.From(err)
 		if e.Code != apierr.InvalidRequest || len(e.Fields) != 1 || e.Fields[0].Field != "date" {

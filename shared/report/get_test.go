@@ -14,6 +14,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 const officer = "arn:aws:iam::123456789012:role/compliance-officer"
@@ -64,9 +65,9 @@ func TestGetReport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fa := &fakeAudit{}
 			at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-			var logs logBuffer
+			var logs testenv.Logs
 			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa,
-				Now: func() time.Time { return at }, Log: logs.logger()}
+				Now: func() time.Time { return at }, Log: logs.Logger()}
 			res, err := g.Handle(context.Background(), getRequest(t, tc.date, tc.caller))
 			if err != nil {
 				t.Fatal(err)

@@ -58,12 +58,12 @@ type env struct {
 	url   string
 	clock *clock
 	keys  map[int64]wcsim.Key
-	logs  *logBuffer
+	logs  *testenv.Logs
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &logBuffer{}}
+	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &testenv.Logs{}}
 	e.table = testenv.Table(t, e.db)
 	e.mac = testenv.HMACKey(t, e.kms)
 	e.sim = wcsim.New(wcsim.Options{Now: e.clock.Now, Seed: 28})
@@ -103,7 +103,7 @@ func (e *env) config(t *testing.T, profiles string, share string) config.Config 
 func (e *env) options() []BuildOption {
 	return []BuildOption{
 		WithClients(&setup.Clients{DynamoDB: e.db, KMS: e.kms}),
-		WithClock(e.clock.Now), WithLogger(e.logs.logger()),
+		WithClock(e.clock.Now), WithLogger(e.logs.Logger()),
 	}
 }
 

@@ -6,11 +6,14 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,4 +148,30 @@ func FixturesDir(t testing.TB) string {
 		t.Fatalf("testenv: the webhook fixtures are missing: want them in %s (the shared/ folder beside the repository)", fixtures)
 	}
 	return fixtures
+}
+
+// Logs collects log output written from several goroutines (handlers, emulated processes), so a test
+// can scan everything that was logged for synthetic PHI.
+type Logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String is everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Logger is a JSON slog logger, at debug level, writing to l: the shape the functions log in.
+func (l *Logs) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

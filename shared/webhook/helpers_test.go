@@ -56,24 +56,7 @@ var forbidden = func() []string {
 
 // runLogs collects every log line of the test run: each handler under test logs here, and so does
 // the default logger (httpapi's). TestMain scans it once all tests ran.
-var runLogs syncBuffer
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+var runLogs testenv.Logs
 
 func testLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(&runLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
