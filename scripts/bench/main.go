@@ -1,0 +1,186 @@
+// Command bench prints performance.md's figures P1–P7, each against a floor or baseline measured in
+// the same run, with the ratio and a verdict against the target, one line each:
+//
+//	scripts/with-services.sh go run ./scripts/bench            (make bench)
+//	scripts/with-services.sh go run ./scripts/bench -only P1,P4
+//
+// The machines are shared and noisy, so every time is a median of interleaved rounds and every
+// verdict is a ratio, never an absolute time. Where a package's own benchmark measures a figure, it
+// is that benchmark that runs (its test binary, compiled once); what no package benchmark can measure
+// (cold starts under the Lambda runtime interface emulator, latency through the local stack, KMS calls
+// of 10,000 webhooks through the real handler) is measured here. A figure whose benchmark does not
+// exist yet prints "not measured: <why>" instead of a number.
+//
+// Progress goes to stderr; the table, then the details of each figure, go to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// row is one line of the table.
+type row struct {
+	ID, Name string
+	Value    string // the figure
+	Baseline string // "floor 20.1 µs", "naive 10,000", ...
+	Ratio    string // "2.05x"
+	Target   string // "target ≤3x"
+	Verdict  string // OK, MISS, MISS (explained: ...), not measured: ...
+}
+
+// result is what one figure's measurement gives: its rows and the details printed under the table.
+type result struct {
+	Rows    []row
+	Details []string
+}
+
+// notMeasured is the row of a figure that could not be measured, with why.
+func notMeasured(id, name, target string, err error) result {
+	why := strings.SplitN(err.Error(), "\n", 2)[0]
+	return result{Rows: []row{{ID: id, Name: name, Value: "-", Baseline: "-", Ratio: "-", Target: target,
+		Verdict: "not measured: " + why}}, Details: detailLines(err)}
+}
+
+// detailLines keeps the whole error (build output, a benchmark's failure) for the details section.
+func detailLines(err error) []string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	if len(lines) <= 1 {
+		return nil
+	}
+	return lines
+}
+
+// figure is one of performance.md's figures and how it is measured.
+type figure struct {
+	ID      string
+	Name    string
+	Target  string
+	Measure func(ctx context.Context, b *bench) (result, error)
+}
+
+var figures = []figure{
+	{"P1", "CPU per webhook", "target ≤3x", measureP1},
+	{"P2", "KMS requests per 10,000 webhooks", "target ≤2", measureP2},
+	{"P3", "DynamoDB requests per webhook", "target ≤2 new, ≤1 redelivered", measureP3},
+	{"P4", "cold start under aws-lambda-rie", "target ≤1.5x, ≤12 MB", measureP4},
+	{"P5", "WhatConverts requests, Get Leads", "target equal", measureP5},
+	{"P6", "daily report: requests, peak memory", "target equal; ≤2x", measureP6},
+	{"P7", "webhook latency, local stack", "target p50 ≤2x", measureP7},
+}
+
+// bench is the run's shared state: where the module is, a scratch directory, options.
+type bench struct {
+	root    string // module root
+	tmp     string // scratch: test binaries, bootstraps
+	rounds  int    // interleaved rounds of every timed figure
+	webhook testBinary
+	started time.Time
+}
+
+// progress reports what is being measured, on stderr.
+func (b *bench) progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %5.1fs  %s\n", time.Since(b.started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	only := flag.String("only", "", "comma-separated figures to measure (default: all), e.g. P1,P4")
+	rounds := flag.Int("rounds", 7, "interleaved rounds of each timed figure (medians are reported)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *only, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, only string, rounds int) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "wcbridge-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	b := &bench{root: root, tmp: tmp, rounds: max(rounds, 1), started: time.Now()}
+
+	want := map[string]bool{}
+	for _, id := range strings.Split(only, ",") {
+		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
+			want[id] = true
+		}
+	}
+	var rows []row
+	var details []string
+	for _, f := range figures {
+		if len(want) > 0 && !want[f.ID] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b.progress("%s %s ...", f.ID, f.Name)
+		start := time.Now()
+		res, err := f.Measure(ctx, b)
+		if err != nil {
+			res = notMeasured(f.ID, f.Name, f.Target, err)
+		}
+		b.progress("%s done in %.1fs", f.ID, time.Since(start).Seconds())
+		rows = append(rows, res.Rows...)
+		if len(res.Details) > 0 {
+			details = append(details, f.ID+" "+f.Name+":")
+			for _, d := range res.Details {
+				details = append(details, "    "+d)
+			}
+		}
+	}
+
+	fmt.Printf("wcbridge performance figures (performance.md), %s, %s/%s, %d CPUs, %d rounds, %.0fs\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), b.rounds,
+		time.Since(b.started).Seconds())
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Value, r.Baseline, r.Ratio, r.Target, r.Verdict)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(details) > 0 {
+		fmt.Println("\ndetails:")
+		for _, d := range details {
+			fmt.Println("  " + d)
+		}
+	}
+	return nil
+}
+
+// moduleRoot is the directory of go.mod, from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the module (no go.mod found)")
+		}
+		dir = parent
+	}
+}
