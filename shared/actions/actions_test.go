@@ -536,6 +536,36 @@ func TestUpstreamLimitsAndFailures(t *testing.T) {
 	})
 }
 
+// WhatConverts may apply a create after the caller's deadline, and it has no idempotency of its own:
+// a create that timed out keeps its key, so retrying it cannot make the lead twice.
+func TestATimedOutCreateIsReplayedNotRetried(t *testing.T) {
+	s := newStack(t, profileKeys)
+	before := len(s.sim.LeadIDs(1001))
+	h := map[string]string{"Idempotency-Key": "slow-" + randomHex(4)}
+	body := createBody(uniqueEmail())
+
+	s.sim.SetFaults(wcsim.Faults{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	first := s.doCtx(ctx, req{method: "POST", body: body, headers: h})
+	cancel()
+	s.sim.SetFaults(wcsim.Faults{}) // the held create is now answered, and applied, by WhatConverts
+	if first.status != 504 || first.Error.Code != "upstream_timeout" {
+		t.Fatalf("first attempt answered %d %s", first.status, first.raw)
+	}
+
+	requests := s.sim.Requests()
+	retry := s.do(req{method: "POST", body: body, headers: h})
+	if retry.status != 504 || retry.headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("retry with the same key answered %d (replayed %q), want the stored 504", retry.status, retry.headers["Idempotent-Replayed"])
+	}
+	if n := s.sim.Requests() - requests; n != 0 {
+		t.Fatalf("the retry made %d WhatConverts requests, want none", n)
+	}
+	if created := len(s.sim.LeadIDs(1001)) - before; created > 1 {
+		t.Fatalf("%d leads created, want at most the one the timed-out request may have made", created)
+	}
+}
+
 func TestNoPHIInTheTable(t *testing.T) {
 	s := newStack(t, profileKeys)
 	email := uniqueEmail()

@@ -221,7 +221,10 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 	if claim != nil {
 		wctx, cancel := writeContext(ctx)
 		var err error
-		if res.Status < http.StatusInternalServerError {
+		// A create that timed out may have been applied by WhatConverts, which has no idempotency of
+		// its own: its 504 is kept, so a retry with the same key cannot create the lead twice.
+		outcomeUnknown := sc.action == ActionCreateLead && res.Status == http.StatusGatewayTimeout
+		if res.Status < http.StatusInternalServerError || outcomeUnknown {
 			err = s.d.Idempotency.Complete(wctx, claim, idempotency.Response{Status: res.Status, Body: res.Body})
 		} else {
 			err = s.d.Idempotency.Release(wctx, claim)

@@ -55,8 +55,10 @@
 // that is not the profile's, replay as they were. Stripe also stores 5xx answers; here a 5xx (an
 // upstream error, an exhausted budget, a timeout, an internal error) releases the key so that the
 // caller's retry, which is what such a failure asks for, runs again instead of replaying it for 24
-// hours. A create that timed out may nonetheless have been applied by WhatConverts (the client does
-// not repeat it for that reason); a caller that retries it may find the lead created twice. The
+// hours. The exception is a create that timed out (504): WhatConverts may have applied it after the
+// deadline (the client does not repeat it for that reason), so its 504 is stored and replayed like a
+// success — a retry with the same key cannot create the lead twice; the caller checks with Get Leads
+// (email filter) and, if the lead is not there, creates it under a new key. The
 // response is stored before the audit record is written: if the audit write then fails (500), a
 // retry replays the stored answer and is audited, instead of creating the lead again.
 //
