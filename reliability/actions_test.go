@@ -24,6 +24,7 @@ type call struct {
 	status     int
 	code       string
 	retryAfter string
+	replayed   bool // Idempotent-Replayed: the stored answer of an earlier call with the same key
 	body       []byte
 	err        error
 }
@@ -56,7 +57,8 @@ func (s *suite) callAction(ctx context.Context, method, path string, body []byte
 	if err != nil {
 		return call{err: err}
 	}
-	c := call{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: answer}
+	c := call{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: answer,
+		replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
 	if resp.StatusCode >= 400 {
 		// A success answers the lead to the IAM caller who asked for it (PHI by design); an error
 		// answer must hold none.

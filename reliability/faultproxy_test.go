@@ -25,10 +25,12 @@ const (
 	faultRefuse
 	// faultLostAnswer forwards the request (it takes effect) and answers 500: the answer was lost.
 	faultLostAnswer
+	// faultHang holds the request, unanswered and not forwarded, until the client gives up.
+	faultHang
 )
 
 func (m faultMode) String() string {
-	return [...]string{"none", "500", "throttle", "refuse", "lost-answer"}[m]
+	return [...]string{"none", "500", "throttle", "refuse", "lost-answer", "hang"}[m]
 }
 
 // fault is the proxy's injected failure: mode, on which operations (X-Amz-Target's operation name,
@@ -119,6 +121,11 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.forwarded.Add(1)
 		rec := httptest.NewRecorder()
 		p.rp.ServeHTTP(rec, r)
+	case faultHang:
+		p.injected.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done() // the client's deadline, or its connection closed
+		return
 	default:
 		_, _ = io.Copy(io.Discard, r.Body)
 	}

@@ -90,8 +90,6 @@ type summary struct {
 	lost           int
 	duplicates     int
 	republished    int
-	createdTwice   int // WhatConverts creates applied twice: a timed-out create, then the caller's retry
-	timedOut       int // deliveries answered by API Gateway's 502: the function ran out of time
 	phiHits        int
 	phiScanned     string
 	auditLine      string
@@ -317,9 +315,6 @@ func (s *suite) printSummary(t *testing.T) {
 	if len(sm.faultsFailed) > 0 {
 		fmt.Fprintf(&b, " (failed: %s)", strings.Join(sm.faultsFailed, ", "))
 	}
-	if sm.timedOut > 0 {
-		fmt.Fprintf(&b, "; %d deliveries got API Gateway's 502 instead of a contract error: the function's retries outlasted its timeout", sm.timedOut)
-	}
 	b.WriteString("\n")
 	for _, l := range sm.faultLines {
 		fmt.Fprintf(&b, "  %-18s   %s\n", "", l)
@@ -329,10 +324,6 @@ func (s *suite) printSummary(t *testing.T) {
 	fmt.Fprintf(&b, "  %-18s %d\n", "records lost", sm.lost)
 	fmt.Fprintf(&b, "  %-18s %d (bus events re-published with the same event_id after a lost outbox marker: %d, as the at-least-once contract allows)\n",
 		"duplicates", sm.duplicates, sm.republished)
-	if sm.createdTwice > 0 {
-		fmt.Fprintf(&b, "  %-18s %d WhatConverts lead created twice: a create that timed out (504, not acknowledged) was applied late and retried (see above)\n",
-			"", sm.createdTwice)
-	}
 	if sm.auditLine == "" { // the final checks did not run (a subset of the suite was run)
 		fmt.Fprintf(&b, "  %-18s not run\n", "audit, PHI scan")
 	} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 	"github.com/wcbridge/wcbridge/shared/idempotency"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
@@ -32,8 +33,8 @@ const UnauthenticatedActor = "unauthenticated"
 
 // Defaults of Deps.
 const (
-	DefaultUpstreamTimeout = 25 * time.Second // well inside API Gateway's 29 s
-	DefaultDeadlineMargin  = 1 * time.Second  // left after WhatConverts, to store, audit and answer
+	DefaultUpstreamTimeout = 25 * time.Second       // well inside API Gateway's 29 s
+	DefaultDeadlineMargin  = deadline.DefaultMargin // left after WhatConverts, to store, audit and answer
 	defaultWriteTimeout    = 5 * time.Second
 	// DefaultMaxResponseBytes is Lambda's limit on a synchronous invocation's response (6 MB).
 	DefaultMaxResponseBytes = 6 << 20
@@ -256,11 +257,7 @@ func (s *Service) run(ctx context.Context, key whatconverts.KeyFor, run func(ctx
 
 // upstreamContext bounds WhatConverts: min(ctx's deadline − margin, now + UpstreamTimeout).
 func (s *Service) upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline := s.d.Now().Add(s.d.UpstreamTimeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Add(-s.d.DeadlineMargin).Before(deadline) {
-		deadline = dl.Add(-s.d.DeadlineMargin)
-	}
-	return context.WithDeadline(ctx, deadline)
+	return deadline.Bound(ctx, s.d.DeadlineMargin, s.d.Now().Add(s.d.UpstreamTimeout))
 }
 
 // writeContext is for the writes after WhatConverts answered (or did not, in time): they must not

@@ -136,19 +136,16 @@ func (s *Store) build(ctx context.Context, r Record, payload []byte, extra func(
 
 // Append writes r once, with its PHI part (payload, may be nil) sealed under the record's identity,
 // and returns the record as stored (ID and ReceivedAt filled in when zero, Sealed, Hash). The write is
-// conditional on the ID being new: a second Append of the same ID fails with ErrExists and changes
-// nothing. Any error means nothing is recorded, and the caller must fail its request.
+// conditional on the ID being new: an Append of another record under an existing ID fails with
+// ErrExists and changes nothing. The SDK's retry of this very write, after a first attempt that
+// took effect but whose answer was lost, succeeds (see create). Any error means nothing is recorded,
+// and the caller must fail its request.
 func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, error) {
 	r, item, err := s.build(ctx, r, payload, nil)
 	if err != nil {
 		return Record{}, err
 	}
-	_, err = s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.cfg.Table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": table.PK},
-	})
+	err = s.create(ctx, item, r.Hash)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return Record{}, fmt.Errorf("%w: %s", ErrExists, r.ID)
@@ -159,12 +156,49 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 	return r, nil
 }
 
+// create writes a new record: one PutItem of item, conditional on its key holding no item, or
+// holding the very record being written (the same hash).
+//
+// The second branch is for the SDK's retries. When a write takes effect but its answer is lost (the
+// connection drops after DynamoDB applied it, or DynamoDB answers 500 after applying it), the SDK
+// sends the same request again, and a condition of attribute_not_exists alone then fails on the item
+// the first attempt wrote: the caller would take its own record for someone else's. A retry carries
+// the same bytes, so its item's hash is the stored one, and the condition lets it through: it writes
+// the same record over itself, and the caller learns the truth, that its record is stored. Any other
+// record under the key has another hash, so it is still refused: Append's IDs are random (130 bits),
+// and a redelivery of a webhook event, whose ID is derived, differs from the first delivery in its
+// request ID, its time (to the nanosecond) and its sealed body (random nonce). Writing the identical
+// record again (the same caller-chosen ID, time and request, no payload) is the same record, and
+// succeeds as a retry would.
+//
+// The write asks for nothing back (no ReturnValues, no ReturnValuesOnConditionCheckFailure): the
+// roles that write records, the webhook's first, must not be able to read one back, and this needs
+// only dynamodb:PutItem. It decides the same way on DynamoDB and on dynalite (which does not
+// implement ReturnValuesOnConditionCheckFailure, so the item found could not be compared there).
+// The one difference the rewrite can make to a stored item: an event's outbox attributes, removed
+// by the sweep's MarkPublished between the two attempts, come back (they are outside the hash), and
+// the event is published once more with the same event_id, as at-least-once delivery allows. The
+// sweep waits its settle time (30 s by default) before it touches an event; the SDK's retries of a
+// webhook's write end within the function's deadline (10 s).
+func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue, hash string) error {
+	_, err := s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.cfg.Table),
+		Item:                      item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #hash = :hash"),
+		ExpressionAttributeNames:  map[string]string{"#pk": table.PK, "#hash": attrHash},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":hash": sAttr(hash)},
+	})
+	return err
+}
+
 // RecordIfNew records an accepted webhook event unless an event with the same de-duplication key is
 // already recorded, in one conditional write. The event's ID is EventID(key) and is the record's ID,
 // so the write itself is the de-duplication: it is race-free, it holds as long as the record is kept
 // (six years, well over the 72 hours required), and a duplicate learns the first event's ID without a
 // read. isNew is false for a duplicate; the caller then audits the delivery itself with Append (Kind
-// webhook, Outcome duplicate, EventID eventID, no payload).
+// webhook, Outcome duplicate, EventID eventID, no payload). A first delivery whose write took effect
+// but whose answer was lost is still new to its request: the SDK's retry of the write succeeds (see
+// create), on DynamoDB and dynalite alike.
 //
 // The record is completed from key (ID, EventID, Kind webhook, Outcome ok, Trigger, ProfileID,
 // LeadIDs, LastUpdated; Action and Actor default to the trigger and WebhookActor), put on the
@@ -198,19 +232,12 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 	if err != nil {
 		return "", false, err
 	}
-	_, err = s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.cfg.Table),
-		Item:                                item,
-		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames:            map[string]string{"#pk": table.PK},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	err = s.create(ctx, item, r.Hash)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		// The SDK retries a write whose answer was lost; if the first attempt landed, the item found
-		// is this very request's, and the event is new to the caller.
-		own := r.RequestID != "" && ccf.Item != nil && str(ccf.Item, attrRequestID) == r.RequestID
-		return r.ID, own, nil
+		// Another delivery's record holds the event's ID: this is a redelivery. (The SDK's retry of
+		// this request's own write, whose first attempt landed, is not refused: see create.)
+		return r.ID, false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("audit: write event %s: %w", r.ID, err)

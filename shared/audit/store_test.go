@@ -16,6 +16,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 func newLeadKey(leadID int64) audit.DedupeKey {
@@ -298,16 +299,130 @@ func (f *fakeDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.
 
 var _ audit.DB = (*fakeDB)(nil)
 
-// DynamoDB answers a refused conditional put with the item found (ReturnValuesOnConditionCheckFailure);
-// dynalite does not, hence the fake.
-func TestRecordIfNewAfterALostAnswer(t *testing.T) {
+// The SDK retries a write whose answer was lost; the retry finds the item its own first attempt
+// wrote. The writer must learn that its record is stored, on dynalite as on DynamoDB, without reading
+// it back; anyone else's write under a taken ID is still refused.
+func TestAWriteWhoseAnswerWasLost(t *testing.T) {
+	e := newEnv(t, false)
+	lossy := &lostAnswers{op: "PutItem"}
+	cfg := e.cfg
+	cfg.DB = testenv.DynamoDB(t, e.reqs.option, lossy.option)
+	store := audit.New(cfg)
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	key := newLeadKey(4242)
+
+	// loseOne runs write with the answer to its first PutItem lost, and checks that the SDK did
+	// retry it: the situation under test did happen.
+	loseOne := func(t *testing.T, write func()) {
+		t.Helper()
+		before := lossy.count()
+		e.reqs.take()
+		lossy.loseNext(1)
+		write()
+		if ops := e.reqs.take(); lossy.count() != before+1 || ops["PutItem"] != 2 {
+			t.Fatalf("the lost answer was not retried: %d lost, requests %v; want 1 lost and 2 PutItem", lossy.count()-before, ops)
+		}
+	}
+
+	t.Run("Append: the retry succeeds and the record is the one written", func(t *testing.T) {
+		var r audit.Record
+		var err error
+		loseOne(t, func() { r, err = store.Append(ctx(t), action(at, 7), []byte(`{"lead":"x"}`)) })
+		if err != nil {
+			t.Fatalf("Append after a lost answer: %v, want success (the record is stored)", err)
+		}
+		got, err := e.store.Get(ctx(t), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Hash != r.Hash || got.RequestID != r.RequestID {
+			t.Fatalf("stored %s (%s), Append returned %s (%s)", got.Hash, got.RequestID, r.Hash, r.RequestID)
+		}
+	})
+
+	var eventID string
+	t.Run("RecordIfNew: the first delivery is still new to its request", func(t *testing.T) {
+		var isNew bool
+		var err error
+		loseOne(t, func() { eventID, isNew, err = store.RecordIfNew(ctx(t), key, webhook(at, "req-first"), leadPayload) })
+		if err != nil || !isNew || eventID != audit.EventID(key) {
+			t.Fatalf("RecordIfNew after a lost answer = %s, %v, %v; want the event, new", eventID, isNew, err)
+		}
+		got, err := e.store.Get(ctx(t), eventID)
+		if err != nil || got.RequestID != "req-first" || !got.Pending {
+			t.Fatalf("stored %+v, %v; want the first delivery's record, on the outbox", got, err)
+		}
+	})
+
+	t.Run("RecordIfNew: a redelivery is a duplicate, its lost answer too, and changes nothing", func(t *testing.T) {
+		before, err := e.store.Get(ctx(t), eventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lose := range []bool{false, true} {
+			var id string
+			var isNew bool
+			redeliver := func() {
+				id, isNew, err = store.RecordIfNew(ctx(t), key, webhook(at.Add(time.Minute), "req-again"), leadPayload)
+			}
+			if lose {
+				loseOne(t, redeliver)
+			} else {
+				redeliver()
+			}
+			if err != nil || isNew || id != eventID {
+				t.Fatalf("redelivery (answer lost: %v) = %s, %v, %v; want the first event, a duplicate", lose, id, isNew, err)
+			}
+		}
+		after, err := e.store.Get(ctx(t), eventID)
+		if err != nil || after.Hash != before.Hash || after.RequestID != "req-first" {
+			t.Fatalf("the redeliveries changed the event: %+v, %v", after, err)
+		}
+	})
+
+	t.Run("Append: another record under a taken ID is refused, its lost answer too", func(t *testing.T) {
+		first, err := store.Append(ctx(t), action(at, 1), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := action(at.Add(time.Second), 2)
+		other.ID = first.ID
+		loseOne(t, func() { _, err = store.Append(ctx(t), other, nil) })
+		if !errors.Is(err, audit.ErrExists) {
+			t.Fatalf("Append of another record under a taken ID: %v, want ErrExists", err)
+		}
+		got, err := e.store.Get(ctx(t), first.ID)
+		if err != nil || got.Hash != first.Hash {
+			t.Fatalf("the first record was changed: %+v, %v", got, err)
+		}
+	})
+
+	t.Run("Append: the very same record twice is one record", func(t *testing.T) {
+		r := action(at.Add(2*time.Second), 3)
+		r.ID = audit.NewRecordID()
+		first, err := store.Append(ctx(t), r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := store.Append(ctx(t), r, nil)
+		if err != nil || again.Hash != first.Hash {
+			t.Fatalf("the identical record again: %+v, %v; want success with the same hash", again, err)
+		}
+	})
+}
+
+// The roles that write records may not read them back (the webhook's has dynamodb:PutItem alone): a
+// write asks for nothing back, neither on success nor when its condition fails, and nothing but
+// PutItem is called, also for a redelivery or a taken ID.
+func TestWritesReadNothingBack(t *testing.T) {
 	var stored map[string]types.AttributeValue
 	db := &fakeDB{PutItemFn: func(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-		if in.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld {
-			t.Error("RecordIfNew does not ask for the item found")
+		if in.ReturnValues != "" || in.ReturnValuesOnConditionCheckFailure != "" {
+			t.Errorf("a write asks for the item back: ReturnValues %q, ReturnValuesOnConditionCheckFailure %q",
+				in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
 		}
 		if stored != nil {
-			return nil, &types.ConditionalCheckFailedException{Message: aws.String("exists"), Item: stored}
+			return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 		}
 		stored = in.Item
 		return &dynamodb.PutItemOutput{}, nil
@@ -315,18 +430,16 @@ func TestRecordIfNewAfterALostAnswer(t *testing.T) {
 	store := audit.New(audit.Config{DB: db, Table: "t", Sealer: newGCMSealer(t)})
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	k := newLeadKey(999)
-	for _, step := range []struct {
-		name, requestID string
-		isNew           bool
-	}{
-		{"the first write", "req-9", true},
-		{"the SDK's retry of that write, which had landed: still new to its request", "req-9", true},
-		{"another delivery: a duplicate", "req-10", false},
-	} {
-		id, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, step.requestID), leadPayload)
-		if err != nil || isNew != step.isNew || id != audit.EventID(k) {
-			t.Errorf("%s: RecordIfNew = %s, %v, %v; want isNew %v", step.name, id, isNew, err, step.isNew)
-		}
+	if _, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, "req-9"), leadPayload); err != nil || !isNew {
+		t.Fatalf("first delivery: %v, %v", isNew, err)
+	}
+	if _, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, "req-10"), leadPayload); err != nil || isNew {
+		t.Fatalf("redelivery: %v, %v; want a duplicate", isNew, err)
+	}
+	r := action(at, 1)
+	r.ID = "rec_taken"
+	if _, err := store.Append(ctx(t), r, nil); !errors.Is(err, audit.ErrExists) {
+		t.Fatalf("Append under a taken ID: %v, want ErrExists", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 	"github.com/wcbridge/wcbridge/shared/validate"
 )
@@ -24,6 +25,10 @@ const MaxBody = 256 << 10
 // DefaultPublishTimeout bounds the inline publish after the durable write: past it the event is left
 // on the outbox for the sweep, so a slow bus never holds the acknowledgement for long.
 const DefaultPublishTimeout = 3 * time.Second
+
+// DefaultDeadlineMargin is kept free before the invocation's deadline to answer: the table writes and
+// the inline publish end by then.
+const DefaultDeadlineMargin = deadline.DefaultMargin
 
 // Recorder is the part of the audit store the webhook writes with. It has no way to read a record
 // back or to open one: the webhook function's role allows neither.
@@ -51,6 +56,9 @@ type Ingest struct {
 
 	Now            func() time.Time // defaults to time.Now
 	PublishTimeout time.Duration    // defaults to DefaultPublishTimeout
+	// DeadlineMargin is kept free before the invocation's deadline (ctx's): every table write and the
+	// inline publish of a delivery end that long before it. DefaultDeadlineMargin when zero.
+	DeadlineMargin time.Duration
 }
 
 // Response is the body of a 200 answer.
@@ -65,6 +73,14 @@ type Response struct {
 func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	receivedAt := h.now()
 	reqID := httpapi.RequestID(req)
+
+	// Every table write of the delivery, and the inline publish, end DeadlineMargin before the
+	// invocation does. The SDK's retries against a throttled or failing table can back off for longer
+	// than the function's timeout; bounded, they fail in time for the contract's 500 (nothing is
+	// acknowledged, WhatConverts delivers again), instead of Lambda ending the invocation unanswered
+	// and API Gateway answering its own 502.
+	ctx, cancel := deadline.Bound(ctx, h.margin(), time.Time{})
+	defer cancel()
 
 	// The credential first, before anything of the body is looked at.
 	if !h.Tokens.Valid(queryToken(req)) {
@@ -134,8 +150,9 @@ func (h *Ingest) publishInline(ctx context.Context, rec audit.Record) bool {
 		timeout = DefaultPublishTimeout
 	}
 	// The acknowledgement must not wait on a slow bus, nor be lost to a caller that went away after
-	// the write: the publish gets its own deadline, detached from the request's cancellation.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	// the write: the publish gets its own deadline, detached from the request's cancellation, and
+	// still ends with the request's writes (ctx's deadline), before the invocation does.
+	ctx, cancel := deadline.Detached(ctx, 0, time.Now().Add(timeout))
 	defer cancel()
 	ok, _, err := publish(ctx, h.Bus, h.EventBus, []audit.Record{rec})
 	if err != nil || len(ok) == 0 {
@@ -202,6 +219,13 @@ func (h *Ingest) fail(ctx context.Context, reqID string, at time.Time, d deliver
 }
 
 func (h *Ingest) logger() *slog.Logger { return loggerOr(h.Log) }
+
+func (h *Ingest) margin() time.Duration {
+	if h.DeadlineMargin > 0 {
+		return h.DeadlineMargin
+	}
+	return DefaultDeadlineMargin
+}
 
 func (h *Ingest) now() time.Time {
 	if h.Now != nil {
