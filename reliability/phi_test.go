@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wcbridge/wcbridge/shared/devstack"
+	"github.com/wcbridge/wcbridge/shared/testenv"
 )
 
 // phiPattern matches the synthetic PHI the run sends: the simulator's synthetic patients (names,
@@ -81,7 +82,7 @@ func (s *suite) testEverything(t *testing.T) {
 		switch attrS(item, "kind") {
 		case "webhook":
 			if attrS(item, "outcome") == "ok" {
-				k := dedupe{attrN(item, "profile_id"), attrText(item["lead_ids"]), attrS(item, "trigger"), attrS(item, "last_updated")}
+				k := dedupe{attrN(item, "profile_id"), testenv.AttrText(item["lead_ids"]), attrS(item, "trigger"), attrS(item, "last_updated")}
 				byKey[k]++
 				id := strings.TrimPrefix(attrS(item, "pk"), "audit#")
 				if byID[id] == nil {
@@ -132,11 +133,7 @@ func (s *suite) testEverything(t *testing.T) {
 		s.phi.scan("log line", l)
 	}
 	for _, item := range items {
-		var b strings.Builder
-		for k, v := range item {
-			fmt.Fprintf(&b, "%s=%s\n", k, attrText(v))
-		}
-		s.phi.scan("raw table item", b.String())
+		s.phi.scan("raw table item", testenv.ItemText(item))
 	}
 	for _, e := range s.allBusEvents() {
 		s.phi.scan("bus event", string(e.Detail))
@@ -157,42 +154,4 @@ func attrN(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
-}
-
-// attrText is an attribute's content as text, whatever its type (binary as raw bytes: a sealed value
-// holding a plaintext value would show it).
-func attrText(v types.AttributeValue) string {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value
-	case *types.AttributeValueMemberN:
-		return v.Value
-	case *types.AttributeValueMemberB:
-		return string(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		return fmt.Sprint(v.Value)
-	case *types.AttributeValueMemberSS:
-		return strings.Join(v.Value, ",")
-	case *types.AttributeValueMemberNS:
-		return strings.Join(v.Value, ",")
-	case *types.AttributeValueMemberL:
-		parts := make([]string, len(v.Value))
-		for i, e := range v.Value {
-			parts[i] = attrText(e)
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	case *types.AttributeValueMemberM:
-		keys := make([]string, 0, len(v.Value))
-		for k := range v.Value {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + ":" + attrText(v.Value[k])
-		}
-		return "{" + strings.Join(parts, ",") + "}"
-	default:
-		return ""
-	}
 }

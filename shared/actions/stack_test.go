@@ -243,48 +243,8 @@ func (s *stack) record(requestID string) (audit.Record, []byte) {
 // rawTable is every attribute value of every item in the table, binary ones as raw bytes.
 func (s *stack) rawTable() (string, int) {
 	s.t.Helper()
-	var b strings.Builder
-	n := 0
-	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{TableName: aws.String(s.table)})
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		for _, item := range out.Items {
-			n++
-			for k, v := range item {
-				b.WriteString(k + "=")
-				writeValue(&b, v)
-				b.WriteByte('\n')
-			}
-		}
-	}
-	return b.String(), n
-}
-
-func writeValue(b *strings.Builder, v types.AttributeValue) {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		b.WriteString(v.Value)
-	case *types.AttributeValueMemberN:
-		b.WriteString(v.Value)
-	case *types.AttributeValueMemberB:
-		b.Write(v.Value)
-	case *types.AttributeValueMemberL:
-		for _, x := range v.Value {
-			writeValue(b, x)
-			b.WriteByte(',')
-		}
-	case *types.AttributeValueMemberM:
-		for k, x := range v.Value {
-			b.WriteString(k + ":")
-			writeValue(b, x)
-			b.WriteByte(',')
-		}
-	case *types.AttributeValueMemberSS:
-		b.WriteString(strings.Join(v.Value, ","))
-	}
+	items := testenv.RawTable(s.t, s.db, s.table)
+	return strings.Join(items, ""), len(items)
 }
 
 // exhaustBudget marks the key's daily budget as spent, as a day of requests would.

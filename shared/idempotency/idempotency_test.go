@@ -205,7 +205,7 @@ func TestStoredItemsHoldNoPHI(t *testing.T) {
 	if len(out.Items) != 1 {
 		t.Fatalf("%d items, want 1", len(out.Items))
 	}
-	raw := dump(out.Items[0])
+	raw := testenv.ItemText(out.Items[0])
 	for _, secret := range []string{phi, "9000001", hex.EncodeToString(fpA[:]), scope.Key} {
 		if strings.Contains(raw, secret) || bytes.Contains([]byte(raw), []byte(secret)) {
 			t.Errorf("the stored item holds %q in the clear", secret)
@@ -292,23 +292,4 @@ func keyOf(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		table.PK: &types.AttributeValueMemberS{Value: pk}, table.SK: &types.AttributeValueMemberS{Value: sk},
 	}
-}
-
-// dump renders an item's attribute values, binary ones as raw bytes, for a substring scan.
-func dump(item map[string]types.AttributeValue) string {
-	var b strings.Builder
-	for k, v := range item {
-		b.WriteString(k)
-		b.WriteByte('=')
-		switch v := v.(type) {
-		case *types.AttributeValueMemberS:
-			b.WriteString(v.Value)
-		case *types.AttributeValueMemberN:
-			b.WriteString(v.Value)
-		case *types.AttributeValueMemberB:
-			b.Write(v.Value)
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
 }

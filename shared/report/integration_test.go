@@ -143,26 +143,6 @@ func (e *env) reportItems(t *testing.T) []map[string]types.AttributeValue {
 	}
 }
 
-// rawItem is every attribute of an item as text, for scanning.
-func rawItem(item map[string]types.AttributeValue) string {
-	var b strings.Builder
-	for k, v := range item {
-		b.WriteString(k + "=")
-		switch v := v.(type) {
-		case *types.AttributeValueMemberS:
-			b.WriteString(v.Value)
-		case *types.AttributeValueMemberN:
-			b.WriteString(v.Value)
-		case *types.AttributeValueMemberB:
-			b.Write(v.Value)
-		default:
-			fmt.Fprintf(&b, "%v", v)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
 // expectedProfile aggregates a profile's leads of the day from the simulator's own state, as the
 // contract defines the report, independently of the report's code and of the client's decoding.
 func expectedProfile(t *testing.T, sim *wcsim.Sim, profileID int64, day time.Time) Profile {
@@ -277,7 +257,7 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	if !ok || exp.Value != strconv.FormatInt(runAt.Add(table.AuditRetention).Unix(), 10) {
 		t.Fatalf("expires_at %v, want six years after the run", items[0][table.ExpiresAt])
 	}
-	assertNoPHI(t, "the stored report item", rawItem(items[0]))
+	assertNoPHI(t, "the stored report item", testenv.ItemText(items[0]))
 	assertNoPHI(t, "the logs", e.logs.String())
 	assertNoPHI(t, "the result", mustJSON(t, res2))
 	if !strings.Contains(e.logs.String(), `"msg":"daily report stored"`) {

@@ -13,9 +13,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -174,4 +179,70 @@ func (l *Logs) String() string {
 // Logger is a JSON slog logger, at debug level, writing to l: the shape the functions log in.
 func (l *Logs) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// ItemText is every attribute of a raw table item as text, sorted by name, binary values as their raw
+// bytes: a substring scan of it finds any value stored in clear, whatever its type.
+func ItemText(item map[string]ddbtypes.AttributeValue) string {
+	names := make([]string, 0, len(item))
+	for k := range item {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		b.WriteString(k + "=" + AttrText(item[k]) + "\n")
+	}
+	return b.String()
+}
+
+// AttrText is one attribute value as ItemText renders it.
+func AttrText(v ddbtypes.AttributeValue) string {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return v.Value
+	case *ddbtypes.AttributeValueMemberB:
+		return string(v.Value)
+	case *ddbtypes.AttributeValueMemberBOOL:
+		return strconv.FormatBool(v.Value)
+	case *ddbtypes.AttributeValueMemberSS:
+		return strings.Join(v.Value, ",")
+	case *ddbtypes.AttributeValueMemberNS:
+		return strings.Join(v.Value, ",")
+	case *ddbtypes.AttributeValueMemberBS:
+		parts := make([]string, len(v.Value))
+		for i, p := range v.Value {
+			parts[i] = string(p)
+		}
+		return strings.Join(parts, ",")
+	case *ddbtypes.AttributeValueMemberL:
+		parts := make([]string, len(v.Value))
+		for i, e := range v.Value {
+			parts[i] = AttrText(e)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case *ddbtypes.AttributeValueMemberM:
+		return "{" + strings.TrimSuffix(strings.ReplaceAll(ItemText(v.Value), "\n", ","), ",") + "}"
+	default:
+		return ""
+	}
+}
+
+// RawTable is every item of the table, read with a plain Scan (no decryption), each as ItemText.
+func RawTable(t testing.TB, db *dynamodb.Client, tableName string) []string {
+	t.Helper()
+	var items []string
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(tableName)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			items = append(items, ItemText(item))
+		}
+	}
+	return items
 }
