@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/localapi/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // requireEnv returns a variable's value, or skips the test (fails it under CI=true) without it.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/wcbridge/wcbridge/shared/localapi/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 

@@ -1,5 +1,5 @@
 // Package reliability is wcbridge's reliability suite (make reliability): the whole local stack in
-// process (shared/devstack: API Gateway, the functions, the bus, the WhatConverts simulator) on
+// process (shared/local/devstack: API Gateway, the functions, the bus, the WhatConverts simulator) on
 // dynalite and local-kms, driven over loopback HTTP the way WhatConverts and IAM callers drive the
 // deployed one, and checked from outside: answers, the raw table, the bus, the logs.
 //

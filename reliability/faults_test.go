@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/devstack"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
 // scenario is one injected fault: it injects, drives the stack, clears and checks.

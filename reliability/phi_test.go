@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wcbridge/wcbridge/shared/devstack"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // phiPattern matches the synthetic PHI the run sends: the simulator's synthetic patients (names,

@@ -23,9 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
-	"github.com/wcbridge/wcbridge/shared/devstack"
-	"github.com/wcbridge/wcbridge/shared/localbus"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/eventbus"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
@@ -201,8 +201,8 @@ func (s *suite) captureLogs(t *testing.T) {
 }
 
 // allBusEvents are the events on every stack's bus.
-func (s *suite) allBusEvents() []localbus.Event {
-	var out []localbus.Event
+func (s *suite) allBusEvents() []eventbus.Event {
+	var out []eventbus.Event
 	for _, st := range s.stacks {
 		out = append(out, st.Bus.Events()...)
 	}

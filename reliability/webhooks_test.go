@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/envelope"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 

@@ -17,14 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/wcbridge/wcbridge/shared/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
 // p7Webhooks is how many webhooks (and as many bare PutItems) P7 times.
 const p7Webhooks = 500
 
-// measureP7 starts the whole local stack in process (shared/devstack: API Gateway, the functions,
+// measureP7 starts the whole local stack in process (shared/local/devstack: API Gateway, the functions,
 // the bus, the simulator) on dynalite and local-kms, and sends it p7Webhooks New Lead webhooks one at
 // a time over loopback HTTP, alternating each with a bare PutItem of an item of the same size on the
 // same dynalite from the same process: the webhook's latency over what one write to that server costs.
@@ -119,7 +119,7 @@ func measureP7(ctx context.Context, b *bench) (result, error) {
 				Ratio: fmtRatio(hp99 / pp99), Target: "reported", Verdict: "-"},
 		},
 		Details: []string{
-			fmt.Sprintf("%d New Lead webhooks, one at a time, POST over loopback HTTP to the in-process stack (shared/devstack) on dynalite and local-kms,", len(hooks)),
+			fmt.Sprintf("%d New Lead webhooks, one at a time, POST over loopback HTTP to the in-process stack (shared/local/devstack) on dynalite and local-kms,", len(hooks)),
 			"each followed by a bare PutItem of a same-size item on the same dynalite from the same process (the bench's own SDK client)",
 			"a webhook's path: gateway -> IngestWebhookFunction -> conditional PutItem (sealed record) -> PutEvents (local bus) -> UpdateItem (outbox marker)",
 			fmt.Sprintf("its parts, timed alone in the same loop (p50): PutItem %s + PutEvents %s + UpdateItem %s + gateway hop %s = %s; the rest is the handler's CPU (P1), the invocation's JSON, and the record's three GSIs (by-day, by-trigger, outbox) that dynalite maintains on both writes (the bare PutItem has none)",

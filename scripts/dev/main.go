@@ -1,4 +1,4 @@
-// Command dev is `make dev`: the whole wcbridge stack on this machine (shared/devstack), with the
+// Command dev is `make dev`: the whole wcbridge stack on this machine (shared/local/devstack), with the
 // routes of template.yaml on 127.0.0.1:$PORT (3000) and Lambda's Invoke API on 127.0.0.1:$LAMBDA_PORT
 // (3001), like `sam local start-api` and `sam local start-lambda`, without an AWS account or Docker.
 //
@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wcbridge/wcbridge/shared/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 )
 
 func lookupIn(env map[string]string) func(string) (string, bool) {

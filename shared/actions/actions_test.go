@@ -19,7 +19,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/actions"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
 // phiMarkers are substrings of the simulator's synthetic PHI (names, emails, phones, IPs, recordings)

@@ -25,8 +25,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/table"
-	"github.com/wcbridge/wcbridge/shared/testenv"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
 // stack is the four actions wired as the Lambda builders wire them (BuildService), against a fresh

@@ -14,10 +14,10 @@ import (
 	"github.com/wcbridge/wcbridge/shared/actions"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/localapi"
-	"github.com/wcbridge/wcbridge/shared/localapi/samtemplate"
-	"github.com/wcbridge/wcbridge/shared/localbus"
-	"github.com/wcbridge/wcbridge/shared/localrules"
+	"github.com/wcbridge/wcbridge/shared/local/apigateway"
+	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/eventbus"
+	"github.com/wcbridge/wcbridge/shared/local/rules"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
@@ -91,7 +91,7 @@ func TestQuoteValueWorkflowThroughTheTemplate(t *testing.T) {
 	handlers := noFunctions(t, tmpl)
 	handlers["UpdateLeadFunction"] = lambda.NewHandler(update.Handle)
 	engine := newEngine(t, tmpl, handlers)
-	bus := localbus.New()
+	bus := eventbus.New()
 	t.Cleanup(engine.Attach(bus))
 	rule := quoteValueRule(t, engine)
 
@@ -148,20 +148,20 @@ func noFunctions(t *testing.T, tmpl *samtemplate.Template) map[string]lambda.Han
 }
 
 // newEngine is the template's rules delivering to handlers in process, as `make dev` runs them.
-func newEngine(t *testing.T, tmpl *samtemplate.Template, handlers map[string]lambda.Handler) *localrules.Engine {
+func newEngine(t *testing.T, tmpl *samtemplate.Template, handlers map[string]lambda.Handler) *rules.Engine {
 	t.Helper()
-	fns, err := localapi.NewFunctions(tmpl, handlers, localapi.FunctionsOptions{})
+	fns, err := apigateway.NewFunctions(tmpl, handlers, apigateway.FunctionsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := localrules.New(tmpl, fns, localrules.Options{})
+	engine, err := rules.New(tmpl, fns, rules.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return engine
 }
 
-func quoteValueRule(t *testing.T, engine *localrules.Engine) localrules.RuleInfo {
+func quoteValueRule(t *testing.T, engine *rules.Engine) rules.RuleInfo {
 	t.Helper()
 	for _, r := range engine.Rules() {
 		if r.LogicalID == "QuoteValueUpdateRule" {
@@ -172,7 +172,7 @@ func quoteValueRule(t *testing.T, engine *localrules.Engine) localrules.RuleInfo
 		}
 	}
 	t.Fatal("no QuoteValueUpdateRule with the workflow on")
-	return localrules.RuleInfo{}
+	return rules.RuleInfo{}
 }
 
 // getAtt reports whether v is !GetAtt resource.attribute (unresolved, as the template writes it).

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // Synthetic PHI: none of these strings may ever be found in the table in clear.

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wcbridge/wcbridge/shared/table"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // clock is a settable clock shared by stores in a test.

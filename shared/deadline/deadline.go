@@ -8,7 +8,7 @@
 // a margin before the deadline is answered by its calls in time, and answers the contract's error.
 //
 // The invocation's deadline is the context's: the Lambda runtime (and the local stack's
-// shared/localapi) sets it on the context a handler receives.
+// shared/local/apigateway) sets it on the context a handler receives.
 package deadline
 
 import (

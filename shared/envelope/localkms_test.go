@@ -15,7 +15,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/wcbridge/wcbridge/shared/envelope"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // Integration tests against local-kms (run through scripts/with-services.sh). KMS calls are counted by

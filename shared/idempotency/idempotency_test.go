@@ -18,7 +18,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/idempotency"
 	"github.com/wcbridge/wcbridge/shared/table"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // clock is a settable test clock.

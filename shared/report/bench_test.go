@@ -18,8 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wcbridge/wcbridge/shared/testenv"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 

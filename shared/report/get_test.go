@@ -14,7 +14,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 const officer = "arn:aws:iam::123456789012:role/compliance-officer"

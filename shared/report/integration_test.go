@@ -22,8 +22,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/setup"
 	"github.com/wcbridge/wcbridge/shared/table"
-	"github.com/wcbridge/wcbridge/shared/testenv"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
 // The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 func TestDecodeObjectAccepts(t *testing.T) {

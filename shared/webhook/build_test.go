@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/localbus"
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/eventbus"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // TestBuiltFunctionsOverTheRealClients wires the three handlers as their main packages do
@@ -20,7 +20,7 @@ import (
 func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 	db := testenv.DynamoDB(t)
 	k := testenv.KMS(t)
-	bus := localbus.New()
+	bus := eventbus.New()
 	srv := httptest.NewServer(bus)
 	defer srv.Close()
 	cfg, err := config.FromMap(map[string]string{

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // The events/ samples (for `sam local invoke -e`) are real deliveries of the fixtures: each is

@@ -17,7 +17,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 
-	"github.com/wcbridge/wcbridge/shared/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 func TestIngestChecksTheTokenFirst(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/testenv"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
 // Two Lambda instances (two clients, two budget stores, one table) share a key's daily budget: together they

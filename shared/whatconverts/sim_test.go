@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/wcsim"
+	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 )
 
-// The client against the WhatConverts simulator (shared/wcsim): the behaviour tests of the client.
+// The client against the WhatConverts simulator (shared/local/wcsim): the behaviour tests of the client.
 
 // meter wraps the simulator to observe what the client does to it: the most requests in flight at once and
 // the statuses answered. It buffers each answer and releases the request before passing it on, so that a
