@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/local/devstack"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 )
 
 // suite is what every scenario shares: the built bootstraps, the backends and the emulators started.

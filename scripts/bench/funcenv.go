@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wcbridge/wcbridge/shared/local/devstack"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 )
 
 // functionEnvs are valid local environments for the functions' real bootstraps: exactly what the

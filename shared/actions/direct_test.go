@@ -18,8 +18,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // The rule the functions are configured with, and one they are not.

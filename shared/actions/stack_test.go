@@ -24,9 +24,9 @@ import (
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // stack is the four actions wired as the Lambda builders wire them (BuildService), against a fresh

@@ -20,10 +20,10 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
-	"github.com/wcbridge/wcbridge/shared/setup"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
+	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.

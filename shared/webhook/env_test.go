@@ -10,8 +10,8 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/envelope"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // env is the three functions over the real local services: a fresh table on dynalite, a fresh key on

@@ -19,8 +19,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // Backends are what the functions talk to, ready before any function starts: the audit table, the

@@ -12,9 +12,9 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/local/devstack"
-	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
+	"github.com/wcbridge/wcbridge/shared/table"
 )
 
 // The end-to-end test of workflow 2: someone enters a quote value in WhatConverts, whose

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/wcbridge/wcbridge/shared/local/eventpattern"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/eventpattern"
 )
 
 // leadEvent is a lead event as the bus delivers it, with the detail fields the ingest publishes and

@@ -13,10 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/local/eventpattern"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
+	"github.com/wcbridge/wcbridge/shared/local/eventpattern"
 )
 
 // Invoker runs a function of the template in process; *apigateway.Functions is one.
