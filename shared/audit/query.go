@@ -55,7 +55,7 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	}
 	h := make(cursorHeap, 0, table.Shards)
 	for shard := range table.Shards {
-		c := &cursor{input: &dynamodb.QueryInput{
+		c := &cursor{sortKey: table.DaySK, input: &dynamodb.QueryInput{
 			TableName:                 aws.String(s.cfg.Table),
 			IndexName:                 aws.String(table.IndexByDay),
 			KeyConditionExpression:    aws.String("#p = :p"),
@@ -70,6 +70,11 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 			h = append(h, c)
 		}
 	}
+	return merge(ctx, s.cfg.DB, h, fn)
+}
+
+// merge calls fn with the items of the cursors (each already filled and not empty) in sort key order.
+func merge(ctx context.Context, db DB, h cursorHeap, fn func(map[string]types.AttributeValue) error) error {
 	heap.Init(&h)
 	for h.Len() > 0 {
 		c := h[0]
@@ -79,7 +84,7 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 			return err
 		}
 		if len(c.items) == 0 {
-			if err := c.fill(ctx, s.cfg.DB); err != nil {
+			if err := c.fill(ctx, db); err != nil {
 				return err
 			}
 		}
@@ -92,11 +97,12 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	return nil
 }
 
-// cursor walks one shard of the by-day index a page at a time.
+// cursor walks one partition of an index a page at a time, in the order of its sort key.
 type cursor struct {
-	input *dynamodb.QueryInput
-	items []map[string]types.AttributeValue
-	done  bool
+	input   *dynamodb.QueryInput
+	sortKey string // the index's sort key attribute
+	items   []map[string]types.AttributeValue
+	done    bool
 }
 
 // fill fetches pages until it has items or the shard is exhausted.
@@ -104,7 +110,7 @@ func (c *cursor) fill(ctx context.Context, db DB) error {
 	for len(c.items) == 0 && !c.done {
 		out, err := db.Query(ctx, c.input)
 		if err != nil {
-			return fmt.Errorf("audit: query %s index: %w", table.IndexByDay, err)
+			return fmt.Errorf("audit: query %s index: %w", aws.ToString(c.input.IndexName), err)
 		}
 		c.items = out.Items
 		c.input.ExclusiveStartKey = out.LastEvaluatedKey
@@ -113,7 +119,7 @@ func (c *cursor) fill(ctx context.Context, db DB) error {
 	return nil
 }
 
-func (c *cursor) head() string { return str(c.items[0], table.DaySK) }
+func (c *cursor) head() string { return str(c.items[0], c.sortKey) }
 
 type cursorHeap []*cursor
 

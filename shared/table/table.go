@@ -8,6 +8,7 @@
 //	idempotency key   idem#<action>#<caller>#<key>       idem      24 hours
 //	report            report#<YYYY-MM-DD>                report    2,192 days
 //	digest            digest#<YYYY-MM-DD>                digest|leaves#NNNN  2,192 days
+//	replay job        replay#<replay_id>                 replay    30 days
 //
 // Audit records are keyed by their own ID so that a write-once conditional put on that key can decide
 // "new or duplicate" in one request (webhook event IDs are derived from the de-duplication key).
@@ -76,6 +77,9 @@ const (
 	AuditRetention       = 2192 * 24 * time.Hour
 	BudgetRetention      = 3 * 24 * time.Hour
 	IdempotencyRetention = 24 * time.Hour
+	// ReplayJobRetention keeps a replay's progress long enough to resume it; the replay itself is
+	// in the audit trail.
+	ReplayJobRetention = 30 * 24 * time.Hour
 )
 
 // TimeLayout is the fixed-width UTC timestamp used in sort keys, so that string order is time order.
@@ -125,6 +129,9 @@ func ReportKey(day string) (pk, sk string) { return "report#" + day, "report" }
 
 // DigestKey is the key of the audit digest of a UTC day; its leaf chunks share the partition.
 func DigestKey(day string) (pk, sk string) { return "digest#" + day, "digest" }
+
+// ReplayKey is the key of a replay's progress (its job): window, filters, position and lease.
+func ReplayKey(replayID string) (pk, sk string) { return "replay#" + replayID, "replay" }
 
 // DigestLeavesPrefix begins the sort key of every leaf chunk of a digest.
 const DigestLeavesPrefix = "leaves#"
