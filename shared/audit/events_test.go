@@ -124,4 +124,3 @@ func TestEventsWalksAWindowInTheOrderReceived(t *testing.T) {
 		}
 	})
 }
-

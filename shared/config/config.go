@@ -44,6 +44,10 @@ const (
 	EnvWhatConvertsARN      = "WHATCONVERTS_SECRET_ARN"
 	EnvWhatConvertsLocal    = "WHATCONVERTS_CREDENTIALS"
 	EnvWorkflowRules        = "WORKFLOW_RULE_ARNS"
+	EnvReplayRate           = "REPLAY_RATE"
+	EnvReplayChunk          = "REPLAY_CHUNK_SECONDS"
+	EnvLambdaEndpoint       = "LAMBDA_ENDPOINT"
+	EnvFunctionName         = "AWS_LAMBDA_FUNCTION_NAME" // set by Lambda itself
 	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
 	defaultReportBudgetPart = 0.5
 )
@@ -64,12 +68,20 @@ type Config struct {
 	// WorkflowRules are the ARNs of the EventBridge rules that may invoke an action function directly
 	// (WORKFLOW_RULE_ARNS, comma-separated, blanks ignored). Package actions checks their form.
 	WorkflowRules []string
+	// ReplayRate is how many events a second a replay publishes (0: the replay's default);
+	// ReplayChunk how long one invocation of a replay publishes before handing on (0: until shortly
+	// before its deadline).
+	ReplayRate  int
+	ReplayChunk time.Duration
+	// FunctionName is the running function's own name, as Lambda sets it (a replay invokes itself).
+	FunctionName string
 
 	// Endpoint overrides for the local stack and tests; empty in AWS.
 	DynamoDBEndpoint    string
 	KMSEndpoint         string
 	EventBridgeEndpoint string
 	SecretsEndpoint     string
+	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
 
 	lookup func(string) (string, bool)
 }
@@ -95,6 +107,8 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 		KMSEndpoint:         get(EnvKMSEndpoint),
 		EventBridgeEndpoint: get(EnvEventBridgeEndpoint),
 		SecretsEndpoint:     get(EnvSecretsEndpoint),
+		LambdaEndpoint:      get(EnvLambdaEndpoint),
+		FunctionName:        get(EnvFunctionName),
 		ReportBudgetShare:   defaultReportBudgetPart,
 		lookup:              lookup,
 	}
@@ -136,6 +150,22 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 			c.OutboxSettle = time.Duration(v) * time.Second
 		}
 	}
+	if s := get(EnvReplayRate); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 10000 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of events a second from 1 to 10000", EnvReplayRate))
+		} else {
+			c.ReplayRate = v
+		}
+	}
+	if s := get(EnvReplayChunk); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 900 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of seconds from 1 to 900", EnvReplayChunk))
+		} else {
+			c.ReplayChunk = time.Duration(v) * time.Second
+		}
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -143,6 +173,7 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 func (c Config) Require(names ...string) error {
 	have := map[string]string{
 		EnvTable: c.Table, EnvDataKey: c.DataKeyID, EnvDigestKey: c.DigestKeyID, EnvEventBus: c.EventBus,
+		EnvFunctionName: c.FunctionName,
 	}
 	var missing []string
 	for _, n := range names {
@@ -177,7 +208,7 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 }
 
 func (c Config) local() bool {
-	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != ""
+	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.LambdaEndpoint != ""
 }
 
 // DynamoDB is a DynamoDB client, at the local endpoint when one is set.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/actions"
 	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/replay"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
@@ -28,6 +29,22 @@ var registry = map[string]builder{
 	"UpdateLeadFunction":     handler(noOptions(actions.BuildUpdateLead), actionHandle),
 	"DailyReportFunction":    handler(noOptions(report.BuildDaily), func(h *report.Daily) any { return h.Handle }),
 	"GetReportFunction":      handler(noOptions(report.BuildGet), func(h *report.Get) any { return h.Handle }),
+	"ReplayFunction":         handler(buildReplay, func(h *replay.Handler) any { return h.Handle }),
+}
+
+// buildReplay is replay.Build with the local access policy: the local caller may replay every
+// profile (contract: make dev permits the default local caller everything). In AWS the function
+// refuses every replay until the access policy (shared/access) is wired into its builder.
+func buildReplay(ctx context.Context, cfg config.Config) (*replay.Handler, error) {
+	return replay.Build(ctx, cfg, replay.WithAuthorizer(allowLocalCaller{}))
+}
+
+// allowLocalCaller allows everything: only the local principal's signature gets through the local
+// gateway.
+type allowLocalCaller struct{}
+
+func (allowLocalCaller) Authorize(context.Context, string, string, int64) (bool, string, error) {
+	return true, "local", nil
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
