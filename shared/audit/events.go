@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -127,3 +128,124 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 	}
 	return nil
 }
+
+// CountEvents counts the events q selects (q.After aside) per profile, stopping early once the total
+// passes limit (the counts are then only a lower bound, and more is true). Order does not matter
+// here, so it reads the window's index partitions concurrently, and reads little of each event: with
+// q.ProfileID set, DynamoDB counts (Select COUNT, the profile filtered server-side); without, it
+// returns each event's profile_id only.
+func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (perProfile map[int64]int64, more bool, err error) {
+	if !q.From.Before(q.To) {
+		return nil, false, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
+	}
+	triggers := []string{TriggerNewLead, TriggerUpdatedLead}
+	switch q.Trigger {
+	case "":
+	case TriggerNewLead, TriggerUpdatedLead:
+		triggers = []string{q.Trigger}
+	default:
+		return nil, false, fmt.Errorf("%w: trigger must be %s or %s", ErrInvalidQuery, TriggerNewLead, TriggerUpdatedLead)
+	}
+	first, _ := parseDay(table.Day(q.From))
+	last := q.To.Add(-time.Nanosecond).UTC()
+	var inputs []*dynamodb.QueryInput
+	for day := first; !day.After(last); day = day.Add(24 * time.Hour) {
+		for _, trigger := range triggers {
+			for shard := range table.Shards {
+				in := &dynamodb.QueryInput{
+					TableName:                aws.String(s.cfg.Table),
+					IndexName:                aws.String(table.IndexByTrigger),
+					KeyConditionExpression:   aws.String("#p = :p AND #s BETWEEN :lo AND :hi"),
+					ExpressionAttributeNames: map[string]string{"#p": table.TriggerPK, "#s": table.TriggerSK, "#profile": attrProfileID},
+					ExpressionAttributeValues: map[string]types.AttributeValue{
+						":p":  sAttr(table.TriggerPartition(trigger, table.Day(day), shard)),
+						":lo": sAttr(table.SortTime(q.From)),
+						":hi": sAttr(table.SortTime(q.To)),
+					},
+				}
+				if q.ProfileID != 0 {
+					in.Select = types.SelectCount
+					in.FilterExpression = aws.String("#profile = :profile")
+					in.ExpressionAttributeValues[":profile"] = nAttr(q.ProfileID)
+				} else {
+					in.ProjectionExpression = aws.String("#profile")
+				}
+				inputs = append(inputs, in)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		total    int64
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, parallelCounts)
+	)
+	perProfile = map[int64]int64{}
+	add := func(counts map[int64]int64) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for p, n := range counts {
+			perProfile[p] += n
+			total += n
+		}
+		if total > limit && !more {
+			more = true
+			cancel()
+		}
+		return more
+	}
+	for _, in := range inputs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			for ctx.Err() == nil {
+				out, err := s.cfg.DB.Query(ctx, in)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil && !more {
+						firstErr = fmt.Errorf("audit: count %s index: %w", table.IndexByTrigger, err)
+						cancel()
+					}
+					mu.Unlock()
+					return
+				}
+				counts := map[int64]int64{}
+				if q.ProfileID != 0 {
+					counts[q.ProfileID] = int64(out.Count)
+				}
+				for _, item := range out.Items {
+					p, _ := item[attrProfileID].(*types.AttributeValueMemberN)
+					var id int64
+					if p != nil {
+						id, _ = strconv.ParseInt(p.Value, 10, 64)
+					}
+					counts[id]++
+				}
+				if add(counts) || len(out.LastEvaluatedKey) == 0 {
+					return
+				}
+				in.ExclusiveStartKey = out.LastEvaluatedKey
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, false, firstErr
+	}
+	if err := ctx.Err(); err != nil && !more {
+		return nil, false, err
+	}
+	for p, n := range perProfile {
+		if n == 0 {
+			delete(perProfile, p)
+		}
+	}
+	return perProfile, more, nil
+}
+
+// parallelCounts bounds the index queries CountEvents has in flight.
+const parallelCounts = 16

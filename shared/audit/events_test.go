@@ -118,9 +118,39 @@ func TestEventsWalksAWindowInTheOrderReceived(t *testing.T) {
 			}
 		})
 	}
+	t.Run("CountEvents counts the same events per profile, and stops past its limit", func(t *testing.T) {
+		perProfile, more, err := e.store.CountEvents(ctx(t), audit.EventQuery{From: from, To: to}, 1000)
+		want := map[int64]int64{}
+		for _, v := range evs {
+			if !v.at.Before(from) && v.at.Before(to) {
+				want[v.key.ProfileID]++
+			}
+		}
+		if err != nil || more || !reflect.DeepEqual(perProfile, want) {
+			t.Errorf("CountEvents = %v, %v, %v; want %v", perProfile, more, err, want)
+		}
+		one, _, err := e.store.CountEvents(ctx(t), audit.EventQuery{From: from, To: to, ProfileID: 1002, Trigger: audit.TriggerNewLead}, 1000)
+		wantOne := len(want1002New(evs, from, to))
+		if err != nil || len(one) != 1 || one[1002] != int64(wantOne) {
+			t.Errorf("CountEvents of profile 1002's new leads = %v, %v; want %d", one, err, wantOne)
+		}
+		if _, more, err := e.store.CountEvents(ctx(t), audit.EventQuery{From: from, To: to}, 10); err != nil || !more {
+			t.Errorf("CountEvents with limit 10 = more %v, %v; want more", more, err)
+		}
+	})
 	t.Run("a window with from not before to is refused", func(t *testing.T) {
 		if err := e.store.Events(ctx(t), audit.EventQuery{From: to, To: from}, func(audit.Record) error { return nil }); err == nil {
 			t.Error("no error")
 		}
 	})
+}
+
+func want1002New(evs []ev, from, to time.Time) []ev {
+	var out []ev
+	for _, v := range evs {
+		if !v.at.Before(from) && v.at.Before(to) && v.key.ProfileID == 1002 && v.key.Trigger == audit.TriggerNewLead {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -44,8 +44,10 @@ type Authorizer interface {
 	Authorize(ctx context.Context, principalARN, action string, profileID int64) (allowed bool, policyVersion string, err error)
 }
 
-// EventSource is the part of the audit store a replay reads: accepted events in the order received.
+// EventSource is the part of the audit store a replay reads: accepted events counted, and walked in
+// the order received.
 type EventSource interface {
+	CountEvents(ctx context.Context, q audit.EventQuery, limit int64) (perProfile map[int64]int64, more bool, err error)
 	Events(ctx context.Context, q audit.EventQuery, fn func(audit.Record) error) error
 }
 
@@ -239,24 +241,17 @@ func (h *Handler) replay(ctx context.Context, req events.APIGatewayProxyRequest,
 	rec.WindowFrom, rec.WindowTo, rec.Trigger, rec.ProfileID, rec.DryRun = in.From, in.To, in.Trigger, in.ProfileID, in.DryRun
 
 	// The plan: count the window's events and the profiles they touch, before anything is published.
-	perProfile := map[int64]int64{}
-	var total int64
-	errTooMany := errors.New("too many")
-	err = h.Events.Events(ctx, audit.EventQuery{From: in.From, To: in.To, Trigger: in.Trigger, ProfileID: in.ProfileID},
-		func(r audit.Record) error {
-			total++
-			perProfile[r.ProfileID]++
-			if total > MaxEvents {
-				return errTooMany
-			}
-			return nil
-		})
-	if errors.Is(err, errTooMany) {
+	perProfile, tooMany, err := h.Events.CountEvents(ctx, audit.EventQuery{From: in.From, To: in.To, Trigger: in.Trigger, ProfileID: in.ProfileID}, MaxEvents)
+	if err != nil {
+		return Answer{}, apierr.Wrap(err, apierr.Internal, "internal error")
+	}
+	if tooMany {
 		return Answer{}, apierr.Invalid(apierr.FieldProblem{Field: "to", Problem: fmt.Sprintf(
 			"the window holds more than %d events, the most one replay publishes: split it into shorter windows", MaxEvents)})
 	}
-	if err != nil {
-		return Answer{}, apierr.Wrap(err, apierr.Internal, "internal error")
+	var total int64
+	for _, n := range perProfile {
+		total += n
 	}
 	if in.ProfileID != 0 {
 		perProfile[in.ProfileID] += 0 // the profile asked for is authorised even when the window has none of it
