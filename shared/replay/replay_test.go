@@ -26,7 +26,9 @@ type fakeEvents struct{ perProfile map[int64]int64 }
 func (f fakeEvents) CountEvents(context.Context, audit.EventQuery, int64) (map[int64]int64, bool, error) {
 	return f.perProfile, false, nil
 }
-func (f fakeEvents) Events(context.Context, audit.EventQuery, func(audit.Record) error) error { return nil }
+func (f fakeEvents) Events(context.Context, audit.EventQuery, func(audit.Record) error) error {
+	return nil
+}
 
 type fakeAudit struct{ recs []audit.Record }
 
@@ -37,7 +39,10 @@ func (f *fakeAudit) Append(_ context.Context, r audit.Record, _ []byte) (audit.R
 
 type fakeJobs struct{ created []Job }
 
-func (f *fakeJobs) Create(_ context.Context, j Job, _ time.Time) error { f.created = append(f.created, j); return nil }
+func (f *fakeJobs) Create(_ context.Context, j Job, _ time.Time) error {
+	f.created = append(f.created, j)
+	return nil
+}
 func (f *fakeJobs) Claim(context.Context, string, string, time.Time, time.Time) (Job, error) {
 	return Job{}, ErrJobNotFound
 }
