@@ -50,7 +50,7 @@ const DefaultUpstreamReserve = 2 * time.Minute
 const auditWriteTimeout = 10 * time.Second
 
 // Daily builds, stores and audits the daily compliance report. Build it once per cold start
-// (BuildDaily); Handle is the Lambda handler. Runs in one process are serialized: a run's request
+// (shared/wiring); Handle is the Lambda handler. Runs in one process are serialized: a run's request
 // count is the difference of the client's counter before and after it.
 type Daily struct {
 	Audit        AuditTrail
