@@ -79,6 +79,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	// than the function's timeout; bounded, they fail in time for the contract's 500 (nothing is
 	// acknowledged, WhatConverts delivers again), instead of Lambda ending the invocation unanswered
 	// and API Gateway answering its own 502.
+	invocation := ctx
 	ctx, cancel := deadline.Bound(ctx, h.margin(), time.Time{})
 	defer cancel()
 
@@ -113,7 +114,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	// One conditional write decides new or redelivery and makes the sealed body durable.
 	eventID, isNew, err := h.Store.RecordIfNew(ctx, d.key(), rec, body)
 	if err != nil {
-		return h.fail(ctx, reqID, receivedAt, d, err), nil
+		return h.fail(invocation, reqID, receivedAt, d, err), nil
 	}
 	if !isNew {
 		return h.duplicate(ctx, rec, d, eventID), nil
@@ -203,7 +204,8 @@ func (h *Ingest) reject(ctx context.Context, reqID string, at time.Time, d deliv
 }
 
 // fail answers a delivery that could not be recorded with 500: nothing is acknowledged, so
-// WhatConverts delivers it again. The failure itself is audited when the table still takes writes.
+// WhatConverts delivers it again. The failure itself is audited when the table still takes writes,
+// a timeout's too: ctx is the invocation's, and the record's write is detached (deadline.Detach).
 func (h *Ingest) fail(ctx context.Context, reqID string, at time.Time, d delivery, err error) events.APIGatewayProxyResponse {
 	h.logger().ErrorContext(ctx, "webhook not recorded", "request_id", reqID, "trigger", d.trigger,
 		"profile_id", d.profileID, "lead_id", d.leadID, "status", http.StatusInternalServerError, "error", err.Error())
@@ -212,7 +214,9 @@ func (h *Ingest) fail(ctx context.Context, reqID string, at time.Time, d deliver
 		Status: http.StatusInternalServerError, RequestID: reqID, ReceivedAt: at, Trigger: d.trigger,
 		ProfileID: d.profileID, LeadIDs: []int64{d.leadID},
 	}
-	if _, aerr := h.Store.Append(ctx, rec, nil); aerr != nil {
+	wctx, cancel := deadline.Detach(ctx)
+	defer cancel()
+	if _, aerr := h.Store.Append(wctx, rec, nil); aerr != nil {
 		h.logger().ErrorContext(ctx, "webhook failure not audited", "request_id", reqID, "error", aerr.Error())
 	}
 	return httpapi.Error(apierr.Wrap(err, apierr.Internal, "internal error"))
