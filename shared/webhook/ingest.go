@@ -2,12 +2,8 @@ package webhook
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -16,11 +12,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
-	"github.com/wcbridge/wcbridge/shared/validate"
 )
-
-// MaxBody is the largest webhook body accepted (contract: 413 above 256 KiB).
-const MaxBody = 256 << 10
 
 // DefaultPublishTimeout bounds the inline publish after the durable write: past it the event is left
 // on the outbox for the sweep, so a slow bus never holds the acknowledgement for long.
@@ -87,7 +79,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	if !h.Tokens.Valid(queryToken(req)) {
 		return h.reject(ctx, reqID, receivedAt, delivery{}, apierr.New(apierr.Unauthorized, "missing or invalid webhook token")), nil
 	}
-	body, err := readBody(req)
+	body, err := httpapi.JSONBody(req)
 	if err != nil {
 		return h.reject(ctx, reqID, receivedAt, delivery{}, err), nil
 	}
@@ -246,48 +238,6 @@ func queryToken(req events.APIGatewayProxyRequest) string {
 		return vs[0]
 	}
 	return req.QueryStringParameters["token"]
-}
-
-// readBody checks the media type and the size and returns the body's bytes (API Gateway base64-
-// encodes bodies it treats as binary; the limit applies to the decoded body).
-func readBody(req events.APIGatewayProxyRequest) ([]byte, error) {
-	if !isJSON(httpapi.Header(req, "Content-Type")) {
-		return nil, apierr.New(apierr.UnsupportedMediaType, "the body must be application/json")
-	}
-	tooLarge := apierr.New(apierr.PayloadTooLarge, "the body must be at most 256 KiB")
-	if !req.IsBase64Encoded {
-		if len(req.Body) > MaxBody {
-			return nil, tooLarge
-		}
-		return []byte(req.Body), nil
-	}
-	// Refuse by the encoded length before decoding anything large.
-	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBody+2 {
-		return nil, tooLarge
-	}
-	body, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, apierr.Wrap(errors.New("webhook: body is not valid base64"), apierr.InvalidRequest, validate.MessageNotObject)
-	}
-	if len(body) > MaxBody {
-		return nil, tooLarge
-	}
-	return body, nil
-}
-
-// isJSON reports whether a Content-Type is application/json, with at most a UTF-8 charset parameter
-// (JSON is UTF-8, RFC 8259).
-func isJSON(contentType string) bool {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "application/json" {
-		return false
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return false
-		}
-	}
-	return true
 }
 
 // loggerOr is l, or the default logger for a handler built without one.
