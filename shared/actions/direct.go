@@ -16,7 +16,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/validate"
 )
 
-// WorkflowSource is the "source" of a direct invocation's payload (README "Adding a workflow"):
+// WorkflowSource is the "source" of a direct invocation's payload (docs/workflows.md):
 //
 //	{"source": "wcbridge.workflow", "action": "update-lead", "rule": "<rule ARN>",
 //	 "event_id": "<the bus event's detail.event_id>", "lead_id": 123, "profile_id": 1001,
