@@ -29,7 +29,7 @@ case "${1:-all}" in
     fi
     ;;
   staticcheck)
-    # Optional: lint uses it when it installs, and says so when it does not.
+    # make lint fails when it cannot install.
     install_go_tool staticcheck "$STATICCHECK" ;;
   *) echo "usage: tools.sh [all|staticcheck]" >&2; exit 2 ;;
 esac
