@@ -57,6 +57,12 @@ lint: ## gofmt, go vet, staticcheck, go mod tidy leaves go.mod/go.sum unchanged
 	.tools/bin/staticcheck ./...
 	@go mod tidy -diff || { echo "lint: go.mod/go.sum are not tidy; run go mod tidy" >&2; exit 1; }
 
+.PHONY: validate
+validate: ## cfn-lint (informational checks too), the SAM transform, and the deploy assertions on its output
+	@scripts/tools.sh python-tools
+	python3 scripts/validate/validate.py template.yaml
+	python3 -m unittest discover -s scripts/validate
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	scripts/fuzz.sh $(FUZZTIME)
