@@ -101,6 +101,8 @@ FINDINGS = [
      lambda t: key_statement(t, "OnlyPHIReadersOpenEnvelopes").update(Action="kms:Decrypt"), "kms:ReEncrypt"),
     ("an alarm without actions",
      lambda t: props(t, first_of_type(t, "AWS::CloudWatch::Alarm")).pop("AlarmActions"), "no AlarmActions"),
+    ("a function whose errors no alarm watches",
+     lambda t: props(t, "FunctionErrorsAlarm")["Metrics"].pop(), "in no alarm"),
     ("a secret in a deployed function's environment",
      lambda t: props(t, "GetLeadsFunction")["Environment"]["Variables"].update(WHATCONVERTS_CREDENTIALS="{}"),
      "local-only"),

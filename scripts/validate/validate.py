@@ -199,6 +199,14 @@ def check_every_alarm_notifies(cfn):
             if not r["Properties"].get("AlarmActions")]
 
 
+def check_every_function_is_alarmed(cfn):
+    alarmed = set()
+    for a in of_type(cfn, "AWS::CloudWatch::Alarm").values():
+        alarmed |= refs(a["Properties"])
+    return ["function %s is in no alarm: its errors would tell nobody (add it to FunctionErrorsAlarm)" % lid
+            for lid in of_type(cfn, "AWS::Lambda::Function") if lid not in alarmed]
+
+
 def check_api_has_one_stage(cfn):
     problems = []
     for lid, d in of_type(cfn, "AWS::ApiGateway::Deployment").items():
@@ -436,6 +444,7 @@ def check_whatconverts_in_flight(cfn):
 CHECKS = [
     check_stateful_resources_are_retained,
     check_every_alarm_notifies,
+    check_every_function_is_alarmed,
     check_api_has_one_stage,
     check_iam_routes_use_the_callers_identity,
     check_method_settings_paths_are_escaped,
