@@ -108,7 +108,7 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 		return nil, err
 	}
 	enc := o.clients.Encryptor(cfg)
-	wcOpts := []whatconverts.Option{whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table))}
+	wcOpts := []whatconverts.Option{whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table, budget.WithLogger(o.logger)))}
 	if o.httpClient != nil {
 		wcOpts = append(wcOpts, whatconverts.WithHTTPClient(o.httpClient))
 	}

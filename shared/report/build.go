@@ -97,7 +97,7 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 		}
 		profileLimit, masterLimit := BudgetLimits(cfg.ReportBudgetShare)
 		wcOpts := []whatconverts.Option{
-			whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table, budget.WithClock(o.now))),
+			whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table, budget.WithClock(o.now), budget.WithLogger(o.logger))),
 			whatconverts.WithDailyLimits(profileLimit, masterLimit),
 		}
 		if o.httpClient != nil {
