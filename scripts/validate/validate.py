@@ -207,6 +207,13 @@ def check_every_function_is_alarmed(cfn):
             for lid in of_type(cfn, "AWS::Lambda::Function") if lid not in alarmed]
 
 
+def check_metric_math_alarms_within_limit(cfn):
+    """CloudWatch refuses an alarm whose metric math references more than 10 metrics."""
+    return ["alarm %s references %d metrics; CloudWatch allows 10 (split it into two alarms)" % (lid, n)
+            for lid, a in of_type(cfn, "AWS::CloudWatch::Alarm").items()
+            for n in [sum(1 for m in a["Properties"].get("Metrics", []) if "MetricStat" in m)] if n > 10]
+
+
 def check_api_has_one_stage(cfn):
     problems = []
     for lid, d in of_type(cfn, "AWS::ApiGateway::Deployment").items():
@@ -445,6 +452,7 @@ CHECKS = [
     check_stateful_resources_are_retained,
     check_every_alarm_notifies,
     check_every_function_is_alarmed,
+    check_metric_math_alarms_within_limit,
     check_api_has_one_stage,
     check_iam_routes_use_the_callers_identity,
     check_method_settings_paths_are_escaped,
