@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 from cfnlint.decode import decode
+from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
 # WhatConverts allows this many requests in flight per API key (shared/whatconverts.MaxInFlight).
@@ -477,7 +478,10 @@ def main(argv):
     args = [a for a in argv if a != "--no-lint"]
     path = args[0] if args else "template.yaml"
     problems = [] if "--no-lint" in argv else lint(path)
-    problems += problems_of(load(path))
+    try:
+        problems += problems_of(load(path))
+    except InvalidDocumentException as e:
+        problems += ["SAM transform: " + c.message for c in e.causes]
     for p in problems:
         print("validate: " + p, file=sys.stderr)
     if problems:
