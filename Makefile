@@ -68,7 +68,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: bench
-bench: ## the performance figures P1-P7 as ratios against same-run baselines
+bench: ## the performance figures P1-P7 (docs/performance.md) as ratios against same-run baselines
 	scripts/with-services.sh go run ./scripts/bench
 
 # The reliability suite (reliability/): load, injected faults and PHI scans through the whole local

@@ -14,8 +14,9 @@ import (
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
-// The template ships too: these tests pin the safeguards of security.md (S9, S10, S14 and access
-// control) on template.yaml itself, since no AWS account is reachable from the tests.
+// The template ships too: these tests pin its safeguards (docs/security.md: encryption at rest under
+// the customer's key, recovery, secrets, access control) on template.yaml itself, since no AWS account
+// is reachable from the tests.
 
 func loadShippedTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
