@@ -333,7 +333,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}
 	accept := func(trigger string, lead int64, h int) string {
 		t.Helper()
-		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h),
+			BodyHash: strings.Repeat("ab", 32)},
 			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
 		if err != nil || !isNew {
 			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)

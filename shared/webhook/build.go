@@ -3,11 +3,20 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/setup"
 )
+
+// LegacyKeyMargin widens the window of deliveries that are also looked for under the de-duplication
+// key's legacy form (audit.Config.LegacyKeysBefore): an instance looks there for every delivery whose
+// last_updated is before its cold start plus this margin. A record under a legacy key was written by
+// the code this replaced, so before any instance of this code started, give or take the previous
+// version's invocations still running (at most the function's 10 s timeout); its state's
+// last_updated is WhatConverts' clock, which the margin also allows to run ahead of Lambda's.
+const LegacyKeyMargin = time.Minute
 
 // BuildIngest builds the webhook handler from configuration, once per cold start: the clients, the
 // live tokens (read once from Secrets Manager, or WCBRIDGE_WEBHOOK_TOKENS locally), and an audit store
@@ -33,9 +42,11 @@ func BuildIngest(ctx context.Context, cfg config.Config) (*Ingest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook tokens: %w", err)
 	}
+	store := audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: c.Encryptor(cfg),
+		LegacyKeysBefore: time.Now().Add(LegacyKeyMargin)})
 	return &Ingest{
 		Tokens:   tokens,
-		Store:    audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: c.Encryptor(cfg)}),
+		Store:    store,
 		Bus:      c.EventBridge,
 		EventBus: cfg.EventBus,
 		Log:      setup.Logger(),

@@ -2,12 +2,16 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
@@ -127,5 +131,63 @@ func TestBuildRefusesMissingConfiguration(t *testing.T) {
 		config.EnvWebhookTokensLocal: "short-token"})
 	if _, err := BuildIngest(ctx, short); err == nil || strings.Contains(err.Error(), "short-token") {
 		t.Fatalf("a short token: %v", err)
+	}
+}
+
+// A delivery that the key without the body hash de-duplicated stays a duplicate after the switch: the
+// ingest function as built looks for the event under that key when the state predates its start.
+func TestBuiltIngestKeepsDeduplicatingWhatTheLegacyKeyRecorded(t *testing.T) {
+	db := testenv.DynamoDB(t)
+	k := testenv.KMS(t)
+	name := testenv.Table(t, db)
+	srv := httptest.NewServer(eventbus.New())
+	t.Cleanup(srv.Close)
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable:               name,
+		config.EnvDataKey:             testenv.SymmetricKey(t, k),
+		config.EnvEventBus:            "wcbridge-leads",
+		config.EnvDynamoDBEndpoint:    os.Getenv("DYNAMODB_ENDPOINT"),
+		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
+		config.EnvEventBridgeEndpoint: srv.URL,
+		config.EnvWebhookTokensLocal:  tokenCurrent,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The event of lead 8601's update as the previous code recorded it, under
+	// sha256("wcbridge-dedupe/v1|<profile>|<lead>|<trigger>|lu:<last_updated>").
+	const lead, profile, lastUpdated = 8601, 146471, "2025-05-28T19:20:03Z"
+	sum := sha256.Sum256([]byte(fmt.Sprintf("wcbridge-dedupe/v1|%d|%d|updated-lead|lu:%s", profile, lead, lastUpdated)))
+	legacy := "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
+	old := audit.Record{ID: legacy, EventID: legacy, Kind: audit.KindWebhook, Outcome: audit.OutcomeOK, Actor: audit.WebhookActor,
+		Action: audit.TriggerUpdatedLead, Trigger: audit.TriggerUpdatedLead, ProfileID: profile, LeadIDs: []int64{lead}, Status: 200}
+	if _, err := audit.New(audit.Config{DB: db, Table: name}).Append(ctx, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	ingest, err := BuildIngest(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest.Log = testLogger()
+	for _, tc := range []struct {
+		name      string
+		body      []byte
+		duplicate bool
+	}{
+		{"the same state again", withLead(t, fixtureUpdate, lead, nil), true},
+		{"another state of that second", withLead(t, fixtureUpdate, lead, map[string]any{"quotable": "Yes"}), true},
+		{"a later state", withLead(t, fixtureUpdate, lead, map[string]any{"last_updated": "2025-05-28T19:20:04Z"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := ingest.Handle(ctx, post(tc.body, tokenCurrent))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := decodeOK(t, resp)
+			if r.Duplicate != tc.duplicate || (tc.duplicate && r.EventID != legacy) {
+				t.Fatalf("answer %+v, want duplicate %t (of %s)", r, tc.duplicate, legacy)
+			}
+		})
 	}
 }
