@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,6 +264,43 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	assertNoPHI(t, "the result", mustJSON(t, res2))
 	if !strings.Contains(e.logs.String(), `"msg":"daily report stored"`) {
 		t.Fatalf("no run summary in the logs: %s", e.logs.String())
+	}
+}
+
+// Independent clients of the real API send start_date and end_date as dates only, and how the API
+// reads a date's time zone is undocumented: the report asks for its day with a day's margin on each
+// side, as dates, and counts exactly the leads created in the UTC day.
+func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
+	e := newEnv(t)
+	edges := map[string]time.Time{
+		"the day's first second":    reportDay,
+		"the day's last second":     reportDay.Add(24*time.Hour - time.Second),
+		"the day before's last":     reportDay.Add(-time.Second),
+		"the day after's first":     reportDay.Add(24 * time.Hour),
+		"two days before (outside)": reportDay.Add(-36 * time.Hour),
+	}
+	for _, at := range edges {
+		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
+	}
+	d := e.daily(t, "1001", "0.5")
+	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var lists []url.Values
+	for _, r := range e.sim.RequestLog() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/leads") {
+			lists = append(lists, r.Query)
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("%d list requests, want 1", len(lists))
+	}
+	if got := lists[0].Get("start_date") + ".." + lists[0].Get("end_date"); got != "2026-11-27..2026-11-29" {
+		t.Fatalf("the report asked WhatConverts for %s, want the dates 2026-11-27..2026-11-29", got)
+	}
+	r := readStored(t, d, "2026-11-28")
+	if len(r.Profiles) != 1 || r.Profiles[0].LeadsTotal != 2 {
+		t.Fatalf("profiles %+v, want profile 1001 with the day's 2 leads", r.Profiles)
 	}
 }
 

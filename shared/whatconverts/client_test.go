@@ -201,8 +201,11 @@ func TestEditWithAMasterKeyChecksTheProfileFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := f.requests()[1:]
-	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPost || reqs[1].Form.Get("profile_id") != "1002" {
-		t.Fatalf("requests %+v: want GET then POST with profile_id", reqs)
+	// No independent client sends profile_id to edit, and it is not among the documented editable
+	// fields: the GET before has checked the lead's profile.
+	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPost || reqs[1].Form.Has("profile_id") ||
+		reqs[1].Form.Get("quote_value") != "10" {
+		t.Fatalf("requests %+v: want GET then POST with quote_value and without profile_id", reqs)
 	}
 }
 

@@ -166,9 +166,10 @@ func TestSimEveryFilterSelectsTheMatchingLeads(t *testing.T) {
 	}{
 		{"lead_type", ListParams{LeadType: LeadTypePhoneCall}, func(l simLead) bool { return l.str("lead_type") == "Phone Call" }},
 		{"lead_status", ListParams{LeadStatus: LeadStatusRepeat}, func(l simLead) bool { return l.str("lead_status") == "Repeat" }},
-		{"start_date and end_date", ListParams{StartDate: start, EndDate: end}, func(l simLead) bool {
+		{"start_date and end_date, whole UTC days", ListParams{StartDate: start, EndDate: end}, func(l simLead) bool {
 			d, _ := time.Parse(time.RFC3339, l.str("date_created"))
-			return !d.Before(start) && !d.After(end)
+			day := d.UTC().Format(time.DateOnly)
+			return day >= start.UTC().Format(time.DateOnly) && day <= end.UTC().Format(time.DateOnly)
 		}},
 		{"quotable", ListParams{Quotable: QuotablePending}, func(l simLead) bool { return l.str("quotable") == "Pending" }},
 		{"quote_value has_value", ListParams{QuoteValue: HasValue}, func(l simLead) bool { return !isNull(l, "quote_value") }},
@@ -438,6 +439,18 @@ func TestSimMasterKeyCreatesInItsProfileAndSeesNoOther(t *testing.T) {
 	}
 	if state, _ := env.sim.Lead(l.LeadID); state["quote_value"] != nil || env.sim.Requests() != before+1 {
 		t.Fatal("a lead of another profile was edited")
+	}
+	// The master key of the lead's own profile edits it, without profile_id in the body.
+	if _, err := c.EditLead(ctx, simMaster(1002), l.LeadID, EditParams{QuoteValue: &qv}); err != nil {
+		t.Fatal(err)
+	}
+	log := env.sim.RequestLog()
+	last := log[len(log)-1]
+	if last.Method != http.MethodPost || last.Form == nil || last.Form.Has("profile_id") {
+		t.Fatalf("the edit was sent as %s with form %v, want a POST without profile_id", last.Method, last.Form)
+	}
+	if state, _ := env.sim.Lead(l.LeadID); state["quote_value"] != 1.0 {
+		t.Fatalf("quote_value = %v after the edit, want 1", state["quote_value"])
 	}
 }
 
