@@ -47,6 +47,10 @@ func TestRetries(t *testing.T) {
 		{"5xx then success", false, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, 3, 4, KindUnknown, 0},
 		{"5xx past the retries", false, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 99, 4, KindServer, 503},
 		{"429 past the retries", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 429, "Too many requests.") }, 99, 4, KindRateLimited, 429},
+		// The message's wording decides nothing: WhatConverts does not document its 429 texts.
+		{"429 that says daily, past the retries", false, func(w http.ResponseWriter, _ *http.Request) {
+			errorBody(w, 429, "Daily API request limit reached.")
+		}, 99, 4, KindRateLimited, 429},
 		{"401 is not retried", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 401, "Authentication failed.") }, 99, 1, KindUnauthorized, 401},
 		{"400 is not retried", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 400, "Bad leads_per_page.") }, 99, 1, KindBadRequest, 400},
 		{"an attempt cut by its own timeout is retried", false, func(_ http.ResponseWriter, r *http.Request) { hang(r) }, 1, 2, KindUnknown, 0},
