@@ -29,7 +29,7 @@ type ListParams struct {
 	LeadStatus LeadStatus
 	StartDate  time.Time // sent as its UTC date, YYYY-MM-DD (see doc.go, Dates); at most 400 days before EndDate
 	EndDate    time.Time // sent as its UTC date: the whole day is in the range
-	Order      Order // OrderDesc (newest first) is WhatConverts' default
+	Order      Order     // OrderDesc (newest first) is WhatConverts' default
 
 	Quotable   Quotable
 	QuoteValue ValueFilter
