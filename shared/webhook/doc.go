@@ -1,8 +1,7 @@
 // Package webhook is wcbridge's trigger side: WhatConverts' New Lead and Updated Lead webhooks in,
 // lead events out on the customer's EventBridge bus, and the trigger samples a workflow is built
 // against. It holds the handlers of three functions (IngestWebhookFunction, PublishOutboxFunction,
-// TriggerSamplesFunction); their main packages only wire them (BuildIngest, BuildPublisher,
-// BuildSamples).
+// TriggerSamplesFunction); their main packages only wire them (shared/wiring).
 //
 // # Ingest (POST /webhooks/whatconverts?token=TOKEN)
 //
@@ -24,8 +23,8 @@
 //     (whole seconds: a workflow's edit comes back within milliseconds). No field is left out of the
 //     hash: nothing in WhatConverts' payloads changes between deliveries of one state. An event
 //     recorded before the body hash joined the key is found under the old key (see
-//     LegacyKeyMargin). The body is stored as received (unknown fields included), sealed with a KMS data key (AES-256-GCM,
-//     bound to the record's identity). The answer, 200 {"event_id","trigger","duplicate"}, comes only
+//     LegacyKeyMargin). The body is stored as received (unknown fields included), sealed with a
+//     KMS data key (AES-256-GCM, bound to the record's identity). The answer, 200 {"event_id","trigger","duplicate"}, comes only
 //     after this write; a failed write answers 500 and acknowledges nothing. The SDK's retry of a
 //     write whose answer was lost is recognised as the request's own (see package audit), so such a
 //     delivery is still answered as new.
