@@ -1,16 +1,16 @@
-// Command replay is the ReplayFunction Lambda: POST /replays behind API Gateway, and the Event
-// invocations of itself that publish a replay chunk by chunk (see shared/replay; the handler tells
-// the two apart). It only wires: configuration and clients once per cold start, then the handler.
+// Command replay is ReplayFunction: POST /replays behind API Gateway, and the Event invocations of
+// itself that publish a replay chunk by chunk (shared/replay; the handler tells the two apart). Its
+// handler is built once per cold start by shared/wiring/wirereplay.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/replay"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirereplay"
 )
 
 func main() {
-	h := setup.Must(replay.Build(setup.ColdStart()))
+	h := wiring.Must(wirereplay.Replay(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

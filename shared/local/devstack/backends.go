@@ -226,9 +226,9 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 		env[k] = v
 	}
 	// As Lambda sets it: the function's name, which the Invoke API knows it by.
-	env[config.EnvFunctionName] = fn.LogicalID
+	env[config.EnvLambdaFunctionName] = fn.LogicalID
 	if fn.FunctionName != "" {
-		env[config.EnvFunctionName] = fn.FunctionName
+		env[config.EnvLambdaFunctionName] = fn.FunctionName
 	}
 	if b.LambdaEndpoint != "" {
 		env[config.EnvLambdaEndpoint] = b.LambdaEndpoint
