@@ -69,7 +69,8 @@ func measureReplay(ctx context.Context, b *bench) (result, error) {
 	var items []map[string]types.AttributeValue
 	for i := range replayEvents {
 		at := base.Add(time.Duration(i) * time.Second)
-		key := audit.DedupeKey{ProfileID: 1001, LeadID: 30_000_000 + int64(i), Trigger: audit.TriggerNewLead, LastUpdated: at}
+		key := audit.DedupeKey{ProfileID: 1001, LeadID: 30_000_000 + int64(i), Trigger: audit.TriggerNewLead, LastUpdated: at,
+			BodyHash: fmt.Sprintf("%064x", i)}
 		r := audit.Record{AccountID: 2001, LeadType: "Phone Call", Status: 200, RequestID: "bench", ReceivedAt: at}
 		item, err := store.EventItem(key, r)
 		if err != nil {

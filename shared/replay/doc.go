@@ -9,9 +9,10 @@
 // The answer is 200 {"replay_id": "rpl_…", "events": n, "dry_run": b}, once the replay is planned,
 // authorised and audited; the events follow at the replay's rate. Refused with a 400 that names the
 // field: a window longer than MaxWindow (7 days), reaching into the future, or holding more than
-// MaxEvents (500,000) events. The bounds keep the plan (one pass over the window's index entries,
-// counting events and the profiles they touch) well inside API Gateway's 29 seconds, and one replay
-// under a day at the default rate; a longer period is several replays.
+// MaxEvents (500,000) events. The plan (a count of the window's index entries and the profiles they
+// touch, 16 partitions at a time, before the answer) must end inside API Gateway's 29 seconds; the
+// bounds keep it small, and one replay under three hours at the default rate. A longer period is
+// several replays.
 //
 // # Access and audit
 //

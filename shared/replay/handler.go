@@ -372,9 +372,7 @@ func (h *Handler) RunChunk(ctx context.Context, replayID string) (Progress, erro
 			end = dl.Add(-(dl.Sub(start) / 4)) // a short timeout (tests): keep a quarter for saving
 		}
 	}
-	if h.ChunkTime > 0 && start.Add(h.ChunkTime).Before(end) {
-		end = start.Add(h.ChunkTime)
-	}
+	lastEnd := end // the invocation's own bound
 	leaseUntil := end.Add(chunkMargin)
 	if dl, ok := ctx.Deadline(); ok {
 		leaseUntil = dl
@@ -420,7 +418,16 @@ func (h *Handler) RunChunk(ctx context.Context, replayID string) (Progress, erro
 		return nil
 	}
 	q := audit.EventQuery{From: job.From, To: job.To, Trigger: job.Trigger, ProfileID: job.ProfileID, After: job.Position}
+	started := false
 	walkErr := h.Events.Events(ctx, q, func(r audit.Record) error {
+		if !started {
+			// The chunk's time counts from its first event, so that each chunk publishes for
+			// ChunkTime however long the claim and the walk's first pages took.
+			started = true
+			if h.ChunkTime > 0 && h.now().Add(h.ChunkTime).Before(lastEnd) {
+				end = h.now().Add(h.ChunkTime)
+			}
+		}
 		batch = append(batch, r)
 		if len(batch) < BatchSize {
 			return nil
