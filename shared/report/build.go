@@ -22,6 +22,7 @@ type buildOptions struct {
 	logger     *slog.Logger
 	httpClient *http.Client
 	now        func() time.Time
+	authorizer Authorizer
 }
 
 // WithClients reuses AWS clients built once (the local stack builds every function in one process).
@@ -35,6 +36,10 @@ func WithHTTPClient(h *http.Client) BuildOption { return func(o *buildOptions) {
 
 // WithClock sets the clock of the report, its audit store and the budget counters (tests).
 func WithClock(now func() time.Time) BuildOption { return func(o *buildOptions) { o.now = now } }
+
+// WithAuthorizer sets the access policy GET /reports consults. Without one every read is refused
+// (never fail open): the Lambda's main and the local stack each give theirs.
+func WithAuthorizer(a Authorizer) BuildOption { return func(o *buildOptions) { o.authorizer = a } }
 
 func (o *buildOptions) apply(ctx context.Context, cfg config.Config, opts []BuildOption) error {
 	for _, opt := range opts {
@@ -108,8 +113,9 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 	return d, nil
 }
 
-// BuildGet wires GET /reports/{date} from cfg, once per cold start: the report store and an audit
-// store that only appends records without PHI.
+// BuildGet wires GET /reports/{date} and GET /reports from cfg, once per cold start: the report
+// store, an audit store that only appends records without PHI, and the access policy given by
+// WithAuthorizer (none: every read refused).
 func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get, error) {
 	if err := cfg.Require(config.EnvTable); err != nil {
 		return nil, err
@@ -121,6 +127,7 @@ func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get
 	return &Get{
 		Reports: NewStore(o.clients.DynamoDB, cfg.Table),
 		Audit:   audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Now: o.now}),
+		Access:  o.authorizer,
 		Now:     o.now,
 		Log:     o.logger,
 	}, nil

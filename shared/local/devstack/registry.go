@@ -27,7 +27,9 @@ var registry = map[string]builder{
 	"CreateLeadFunction":     handler(noOptions(actions.BuildCreateLead), actionHandle),
 	"UpdateLeadFunction":     handler(noOptions(actions.BuildUpdateLead), actionHandle),
 	"DailyReportFunction":    handler(noOptions(report.BuildDaily), func(h *report.Daily) any { return h.Handle }),
-	"GetReportFunction":      handler(noOptions(report.BuildGet), func(h *report.Get) any { return h.Handle }),
+	"GetReportFunction": handler(func(ctx context.Context, cfg config.Config) (*report.Get, error) {
+		return report.BuildGet(ctx, cfg, report.WithAuthorizer(localAccess{}))
+	}, func(h *report.Get) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
