@@ -106,10 +106,10 @@ func TestNegotiate(t *testing.T) {
 		{"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", FormatHTML}, // Chromium
 		{"text/html;q=0.5, text/csv;q=0.9", FormatCSV},
 		{"text/*;q=0.9, application/json;q=0.8", FormatHTML}, // a tie between HTML and CSV goes to the earlier offer
-		{"text/*, text/html;q=0", FormatCSV},                  // the most specific range decides
+		{"text/*, text/html;q=0", FormatCSV},                 // the most specific range decides
 		{"application/json;q=0, text/csv;q=0.1", FormatCSV},
-		{"image/png", FormatJSON},                    // nothing acceptable: JSON rather than 406
-		{"text/html;q=abc, text/csv", FormatCSV},     // a malformed quality drops its range
+		{"image/png", FormatJSON},                       // nothing acceptable: JSON rather than 406
+		{"text/html;q=abc, text/csv", FormatCSV},        // a malformed quality drops its range
 		{"text/html;q=2, application/json", FormatJSON}, // out of range likewise
 		{"garbage, ,;;", FormatJSON},
 	} {

@@ -64,7 +64,9 @@ func storedReports(reports map[string]string) *Store {
 // allowAll is an access policy that permits everything.
 type allowAll struct{}
 
-func (allowAll) Authorize(context.Context, string, string, int64) (bool, string, error) { return true, "test", nil }
+func (allowAll) Authorize(context.Context, string, string, int64) (bool, string, error) {
+	return true, "test", nil
+}
 
 func TestGetReport(t *testing.T) {
 	const stored = `{"date":"2026-11-28","generated_at":"2026-11-29T00:15:00Z","profiles":[{"profile_id":1001,"leads_total":3}]}`

@@ -58,31 +58,31 @@ type pageData struct {
 	LeadsTotal  string
 	Withheld    bool
 
-	ByType, BySource       []counted
-	ByTypeChart            barChart
-	BySourceChart          barChart
-	Webhooks               []counted
-	WebhooksChart          barChart
-	Actions                []actionRow
-	ActionsChart           barChart
-	PHIReads               []counted
-	PHIReadsChart          barChart
-	Budget                 budgetRow
-	BudgetChart            barChart
-	Integrity              integrityWords
-	Trend                  []trendRow
-	TrendChart             trendChart
-	TrendFrom, TrendTo     string
-	TrendUnavailable       bool
-	ProfileKeyDailyLimit   string
+	ByType, BySource     []counted
+	ByTypeChart          barChart
+	BySourceChart        barChart
+	Webhooks             []counted
+	WebhooksChart        barChart
+	Actions              []actionRow
+	ActionsChart         barChart
+	PHIReads             []counted
+	PHIReadsChart        barChart
+	Budget               budgetRow
+	BudgetChart          barChart
+	Integrity            integrityWords
+	Trend                []trendRow
+	TrendChart           trendChart
+	TrendFrom, TrendTo   string
+	TrendUnavailable     bool
+	ProfileKeyDailyLimit string
 }
 
 type profileRow struct {
-	ID                            int64
-	Leads, Spam, Duplicates       string
-	QuoteValue, SalesValue        string
-	Partial                       bool
-	PartialReason                 string
+	ID                      int64
+	Leads, Spam, Duplicates string
+	QuoteValue, SalesValue  string
+	Partial                 bool
+	PartialReason           string
 }
 
 type actionRow struct {
@@ -96,13 +96,13 @@ type budgetRow struct {
 }
 
 type trendRow struct {
-	Date                              string
-	Stored                            bool
-	Leads                             string
-	Accepted, Duplicates, Rejected    string
-	PHIReads                          string
-	Verified                          string
-	Withheld                          bool
+	Date                           string
+	Stored                         bool
+	Leads                          string
+	Accepted, Duplicates, Rejected string
+	PHIReads                       string
+	Verified                       string
+	Withheld                       bool
 }
 
 // integrityWords says, in sentences, what was verified and when.
