@@ -81,7 +81,9 @@ func TestPresignedURLsAreAcceptedUntilTheyExpire(t *testing.T) {
 		{"a session token the key does not have", func() string {
 			return presigned(t, srv.URL+"/reports/2026-11-28", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: "tok"}, signedAt, time.Minute)
 		}, signedAt, false, "UnrecognizedClientException", sigv4.MsgInvalidToken},
-		{"more than a week", func() string { return presigned(t, srv.URL+"/reports/2026-11-28", goodCreds, signedAt, 7*24*time.Hour+time.Second) }, signedAt, false, "IncompleteSignatureException", "X-Amz-Expires"},
+		{"more than a week", func() string {
+			return presigned(t, srv.URL+"/reports/2026-11-28", goodCreds, signedAt, 7*24*time.Hour+time.Second)
+		}, signedAt, false, "IncompleteSignatureException", "X-Amz-Expires"},
 		{"no signature", func() string {
 			u, _ := url.Parse(good)
 			q := u.Query()
