@@ -1,5 +1,6 @@
 // Command get-report is GetReportFunction: GET /reports/{date}, the stored compliance report of a date
-// (see shared/report). It only wires: configuration and clients once per cold start.
+// as JSON, HTML or CSV, and GET /reports, the summaries of a range (see shared/report). It only
+// wires: configuration and clients once per cold start, and the access policy.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 )
 
 func main() {
-	h := setup.Must(report.BuildGet(setup.ColdStart()))
+	ctx, cfg := setup.ColdStart()
+	h := setup.Must(report.BuildGet(ctx, cfg, report.WithAuthorizer(report.IAMOnly{})))
 	lambda.Start(h.Handle)
 }

@@ -15,8 +15,8 @@ import (
 const (
 	chartWidth    = 640 // the trend
 	barChartWidth = 440 // a bar chart: two fit side by side
-	labelWidth    = 150 // the label column of a bar chart
-	barAreaWidth  = 230 // then the bars; the value follows the bar
+	labelWidth    = 170 // the label column of a bar chart
+	barAreaWidth  = 215 // then the bars; the value follows the bar
 	barPitch      = 26  // one bar's row
 	barThickness  = 18
 	maxLabelChars = 22 // longer labels are cut in the chart (the table has them whole)
