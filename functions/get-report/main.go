@@ -1,17 +1,15 @@
-// Command get-report is GetReportFunction: GET /reports/{date}, the stored compliance report of a date
-// as JSON, HTML or CSV, and GET /reports, the summaries of a range (see shared/report). It only
-// wires: configuration and clients once per cold start, and the access policy.
+// Command get-report is GetReportFunction: GET /reports/{date}, the stored compliance report of a date.
+// Its handler is built once per cold start by shared/wiring/wirereport.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/report"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
 )
 
 func main() {
-	ctx, cfg := setup.ColdStart()
-	h := setup.Must(report.BuildGet(ctx, cfg, report.WithAuthorizer(report.IAMOnly{})))
+	h := wiring.Must(wirereport.GetReport(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

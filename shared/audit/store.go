@@ -157,36 +157,27 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 }
 
 // create writes a new record: one PutItem of item, conditional on its key holding no item, or
-// holding the very record being written (the same hash).
+// holding the very record being written (table.OrOwnRetry, the mark being the record's hash). Any
+// other record under the key has another hash: Append's IDs are random (130 bits), and a redelivery of
+// a webhook event, whose ID is derived, differs from the first delivery in its request ID, its time
+// (to the nanosecond) and its sealed body (random nonce). Writing the identical record again (the
+// same caller-chosen ID, time and request, no payload) is the same record, and succeeds as a retry
+// would.
 //
-// The second branch is for the SDK's retries. When a write takes effect but its answer is lost (the
-// connection drops after DynamoDB applied it, or DynamoDB answers 500 after applying it), the SDK
-// sends the same request again, and a condition of attribute_not_exists alone then fails on the item
-// the first attempt wrote: the caller would take its own record for someone else's. A retry carries
-// the same bytes, so its item's hash is the stored one, and the condition lets it through: it writes
-// the same record over itself, and the caller learns the truth, that its record is stored. Any other
-// record under the key has another hash, so it is still refused: Append's IDs are random (130 bits),
-// and a redelivery of a webhook event, whose ID is derived, differs from the first delivery in its
-// request ID, its time (to the nanosecond) and its sealed body (random nonce). Writing the identical
-// record again (the same caller-chosen ID, time and request, no payload) is the same record, and
-// succeeds as a retry would.
-//
-// The write asks for nothing back (no ReturnValues, no ReturnValuesOnConditionCheckFailure): the
-// roles that write records, the webhook's first, must not be able to read one back, and this needs
-// only dynamodb:PutItem. It decides the same way on DynamoDB and on dynalite (which does not
-// implement ReturnValuesOnConditionCheckFailure, so the item found could not be compared there).
 // The one difference the rewrite can make to a stored item: an event's outbox attributes, removed
 // by the sweep's MarkPublished between the two attempts, come back (they are outside the hash), and
 // the event is published once more with the same event_id, as at-least-once delivery allows. The
 // sweep waits its settle time (30 s by default) before it touches an event; the SDK's retries of a
 // webhook's write end within the function's deadline (10 s).
 func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue, hash string) error {
+	names := map[string]string{"#pk": table.PK}
+	values := map[string]types.AttributeValue{}
 	_, err := s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.cfg.Table),
 		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #hash = :hash"),
-		ExpressionAttributeNames:  map[string]string{"#pk": table.PK, "#hash": attrHash},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":hash": sAttr(hash)},
+		ConditionExpression:       table.OrOwnRetry("attribute_not_exists(#pk)", attrHash, sAttr(hash), names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 )
 
@@ -239,7 +240,7 @@ func text(body []byte, contentType string) httpapi.Response {
 // hold only validated values (a date, a format), never what a caller sent that failed validation.
 func (g *Get) finish(ctx context.Context, rec audit.Record, logAttrs []any, outcome audit.Outcome, res httpapi.Response) httpapi.Response {
 	rec.Outcome, rec.Status = outcome, res.StatusCode
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	wctx, cancel := deadline.Detach(ctx)
 	stored, err := g.Audit.Append(wctx, rec, nil)
 	cancel()
 	attrs := append([]any{"action", rec.Action, "request_id", rec.RequestID, "actor", rec.Actor, "outcome", string(outcome)}, logAttrs...)

@@ -1,8 +1,7 @@
 // Package webhook is wcbridge's trigger side: WhatConverts' New Lead and Updated Lead webhooks in,
 // lead events out on the customer's EventBridge bus, and the trigger samples a workflow is built
 // against. It holds the handlers of three functions (IngestWebhookFunction, PublishOutboxFunction,
-// TriggerSamplesFunction); their main packages only wire them (BuildIngest, BuildPublisher,
-// BuildSamples).
+// TriggerSamplesFunction); their main packages only wire them (shared/wiring).
 //
 // # Ingest (POST /webhooks/whatconverts?token=TOKEN)
 //
