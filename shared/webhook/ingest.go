@@ -22,6 +22,14 @@ const DefaultPublishTimeout = 3 * time.Second
 // the inline publish end by then.
 const DefaultDeadlineMargin = deadline.DefaultMargin
 
+// LegacyKeyMargin widens the window of deliveries that are also looked for under the de-duplication
+// key's legacy form (audit.Config.LegacyKeysBefore): an instance looks there for every delivery whose
+// last_updated is before its cold start plus this margin. A record under a legacy key was written by
+// the code this replaced, so before any instance of this code started, give or take the previous
+// version's invocations still running (at most the function's 10 s timeout); its state's
+// last_updated is WhatConverts' clock, which the margin also allows to run ahead of Lambda's.
+const LegacyKeyMargin = time.Minute
+
 // Recorder is the part of the audit store the webhook writes with. It has no way to read a record
 // back or to open one: the webhook function's role allows neither.
 type Recorder interface {
@@ -66,11 +74,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	receivedAt := h.now()
 	reqID := httpapi.RequestID(req)
 
-	// Every table write of the delivery, and the inline publish, end DeadlineMargin before the
-	// invocation does. The SDK's retries against a throttled or failing table can back off for longer
-	// than the function's timeout; bounded, they fail in time for the contract's 500 (nothing is
-	// acknowledged, WhatConverts delivers again), instead of Lambda ending the invocation unanswered
-	// and API Gateway answering its own 502.
+	// The delivery's writes end DeadlineMargin before the invocation does (package deadline).
 	invocation := ctx
 	ctx, cancel := deadline.Bound(ctx, h.margin(), time.Time{})
 	defer cancel()
