@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -255,6 +257,43 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	}
 }
 
+// Independent clients of the real API send start_date and end_date as dates only, and how the API
+// reads a date's time zone is undocumented: the report asks for its day with a day's margin on each
+// side, as dates, and counts exactly the leads created in the UTC day.
+func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
+	e := newEnv(t)
+	edges := map[string]time.Time{
+		"the day's first second":    reportDay,
+		"the day's last second":     reportDay.Add(24*time.Hour - time.Second),
+		"the day before's last":     reportDay.Add(-time.Second),
+		"the day after's first":     reportDay.Add(24 * time.Hour),
+		"two days before (outside)": reportDay.Add(-36 * time.Hour),
+	}
+	for _, at := range edges {
+		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
+	}
+	d := e.daily(t, "1001", 0.5)
+	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var lists []url.Values
+	for _, r := range e.sim.RequestLog() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/leads") {
+			lists = append(lists, r.Query)
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("%d list requests, want 1", len(lists))
+	}
+	if got := lists[0].Get("start_date") + ".." + lists[0].Get("end_date"); got != "2026-11-27..2026-11-29" {
+		t.Fatalf("the report asked WhatConverts for %s, want the dates 2026-11-27..2026-11-29", got)
+	}
+	r := readStored(t, d, "2026-11-28")
+	if len(r.Profiles) != 1 || r.Profiles[0].LeadsTotal != 2 {
+		t.Fatalf("profiles %+v, want profile 1001 with the day's 2 leads", r.Profiles)
+	}
+}
+
 // A budget share too small for one profile's remaining day marks that profile partial; the others,
 // with their own keys, are complete.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
@@ -323,7 +362,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}
 	accept := func(trigger string, lead int64, h int) string {
 		t.Helper()
-		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h),
+			BodyHash: strings.Repeat("ab", 32)},
 			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
 		if err != nil || !isNew {
 			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)
