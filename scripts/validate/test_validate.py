@@ -103,6 +103,9 @@ FINDINGS = [
      lambda t: props(t, first_of_type(t, "AWS::CloudWatch::Alarm")).pop("AlarmActions"), "no AlarmActions"),
     ("a function whose errors no alarm watches",
      lambda t: props(t, "FunctionErrorsAlarm")["Metrics"].pop(), "in no alarm"),
+    ("an alarm over CloudWatch's 10 metrics",
+     lambda t: props(t, "FunctionErrorsAlarm")["Metrics"].extend(
+         copy.deepcopy(props(t, "FunctionErrorsAlarm")["Metrics"][1:3])), "allows 10"),
     ("a secret in a deployed function's environment",
      lambda t: props(t, "GetLeadsFunction")["Environment"]["Variables"].update(WHATCONVERTS_CREDENTIALS="{}"),
      "local-only"),

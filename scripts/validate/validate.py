@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 from cfnlint.decode import decode
+from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
 # WhatConverts allows this many requests in flight per API key (shared/whatconverts.MaxInFlight).
@@ -205,6 +206,13 @@ def check_every_function_is_alarmed(cfn):
         alarmed |= refs(a["Properties"])
     return ["function %s is in no alarm: its errors would tell nobody (add it to FunctionErrorsAlarm)" % lid
             for lid in of_type(cfn, "AWS::Lambda::Function") if lid not in alarmed]
+
+
+def check_metric_math_alarms_within_limit(cfn):
+    """CloudWatch refuses an alarm whose metric math references more than 10 metrics."""
+    return ["alarm %s references %d metrics; CloudWatch allows 10 (split it into two alarms)" % (lid, n)
+            for lid, a in of_type(cfn, "AWS::CloudWatch::Alarm").items()
+            for n in [sum(1 for m in a["Properties"].get("Metrics", []) if "MetricStat" in m)] if n > 10]
 
 
 def check_api_has_one_stage(cfn):
@@ -445,6 +453,7 @@ CHECKS = [
     check_stateful_resources_are_retained,
     check_every_alarm_notifies,
     check_every_function_is_alarmed,
+    check_metric_math_alarms_within_limit,
     check_api_has_one_stage,
     check_iam_routes_use_the_callers_identity,
     check_method_settings_paths_are_escaped,
@@ -469,7 +478,10 @@ def main(argv):
     args = [a for a in argv if a != "--no-lint"]
     path = args[0] if args else "template.yaml"
     problems = [] if "--no-lint" in argv else lint(path)
-    problems += problems_of(load(path))
+    try:
+        problems += problems_of(load(path))
+    except InvalidDocumentException as e:
+        problems += ["SAM transform: " + c.message for c in e.causes]
     for p in problems:
         print("validate: " + p, file=sys.stderr)
     if problems:

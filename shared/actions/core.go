@@ -87,12 +87,8 @@ type Deps struct {
 	// and says so (truncated). DefaultMaxResponseBytes when zero; no bound when negative.
 	MaxResponseBytes int
 	// WorkflowRules are the ARNs of the EventBridge rules that may invoke the function directly
-	// (blank entries are ignored); without any, every direct invocation is refused.
-	//
-	// This is defence in depth. What keeps everyone else out is the function's resource policy: the
-	// template lets events.amazonaws.com invoke it only with the rule's ARN as SourceArn. Any
-	// principal that IAM allows lambda:InvokeFunction can still send a payload naming an allowed rule
-	// (or an API Gateway event naming any caller): who holds that permission is IAM's decision.
+	// (blank entries are ignored; without any, every direct invocation is refused). Defence in depth
+	// behind the function's resource policy (see the package doc).
 	WorkflowRules []string
 }
 

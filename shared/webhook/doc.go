@@ -24,18 +24,15 @@
 //     hash: nothing in WhatConverts' payloads changes between deliveries of one state. An event
 //     recorded before the body hash joined the key is found under the old key (see
 //     LegacyKeyMargin). The body is stored as received (unknown fields included), sealed with a
-//     KMS data key (AES-256-GCM, bound to the record's identity). The answer, 200 {"event_id","trigger","duplicate"}, comes only
-//     after this write; a failed write answers 500 and acknowledges nothing. The SDK's retry of a
-//     write whose answer was lost is recognised as the request's own (see package audit), so such a
-//     delivery is still answered as new.
+//     KMS data key (AES-256-GCM, bound to the record's identity). The answer, 200
+//     {"event_id","trigger","duplicate"}, comes only after this write; a failed write answers 500
+//     and acknowledges nothing.
 //  6. a redelivery (the write found its event) is audited as its own record (outcome duplicate, no
 //     body) and answered 200 with the first event_id and "duplicate": true: no second event record,
 //     no second bus event, for as long as the event record is kept (six years).
 //
 // Every table write of a delivery, and the inline publish, end DeadlineMargin (1 s) before the
-// invocation's deadline (shared/deadline): the SDK's retries against a throttled table can back off
-// for longer than the function's timeout, and bounded they fail in time for the contract's 500
-// rather than Lambda ending the invocation unanswered (API Gateway's own 502).
+// invocation's deadline (package deadline says why).
 //
 // Rejections (401, 400, 413, 415) are audited too, without their bodies. Logs carry request and
 // event IDs, lead and profile IDs, codes and field names, never the request (its query holds the

@@ -74,11 +74,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	receivedAt := h.now()
 	reqID := httpapi.RequestID(req)
 
-	// Every table write of the delivery, and the inline publish, end DeadlineMargin before the
-	// invocation does. The SDK's retries against a throttled or failing table can back off for longer
-	// than the function's timeout; bounded, they fail in time for the contract's 500 (nothing is
-	// acknowledged, WhatConverts delivers again), instead of Lambda ending the invocation unanswered
-	// and API Gateway answering its own 502.
+	// The delivery's writes end DeadlineMargin before the invocation does (package deadline).
 	invocation := ctx
 	ctx, cancel := deadline.Bound(ctx, h.margin(), time.Time{})
 	defer cancel()

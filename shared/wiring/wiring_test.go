@@ -2,7 +2,10 @@ package wiring_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -63,5 +66,35 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 				t.Fatalf("build error %v, want one naming %s", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// A secret named by its ARN is read from Secrets Manager, through the client the builder makes only
+// then.
+func TestASecretByARNIsReadFromSecretsManager(t *testing.T) {
+	creds := `{"profiles": {"1001": {"token": "0123456789abcdef", "secret": "0123456789abcdef0123"}}}`
+	var asked []string
+	sm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ SecretId string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		asked = append(asked, r.Header.Get("X-Amz-Target")+" "+in.SecretId)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		out, _ := json.Marshal(map[string]string{"SecretString": creds})
+		_, _ = w.Write(out)
+	}))
+	defer sm.Close()
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wc-AbCdEf"
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable: "t", config.EnvDataKey: "k", config.EnvWhatConvertsARN: arn,
+		config.EnvSecretsEndpoint: sm.URL, config.EnvDynamoDBEndpoint: "http://127.0.0.1:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wireactions.GetLead(context.Background(), cfg, slog.Default()); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if len(asked) != 1 || asked[0] != "secretsmanager.GetSecretValue "+arn {
+		t.Fatalf("Secrets Manager was asked %q, want one GetSecretValue of the ARN", asked)
 	}
 }

@@ -63,7 +63,7 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	}
 	db, enc := cfg.DynamoDB(ac), wiring.Encryptor(cfg, ac)
 	d := actions.Deps{
-		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(budget.New(db, cfg.Table))),
+		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log)))),
 		Credentials:   creds,
 		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc}),
 		Logger:        log,

@@ -41,7 +41,7 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 		}
 		profileLimit, masterLimit := report.BudgetLimits(cfg.ReportBudgetShare)
 		d.WhatConverts = whatconverts.New(cfg.WhatConvertsURL,
-			whatconverts.WithBudget(budget.New(db, cfg.Table)),
+			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))),
 			whatconverts.WithDailyLimits(profileLimit, masterLimit))
 	}
 	return d, nil
