@@ -34,17 +34,9 @@ var registry = map[string]builder{
 	"CreateLeadFunction":     handler(wireactions.CreateLead, actionHandle),
 	"UpdateLeadFunction":     handler(wireactions.UpdateLead, actionHandle),
 	"DailyReportFunction":    handler(wirereport.DailyReport, func(h *report.Daily) any { return h.Handle }),
-	"GetReportFunction":      handler(wirereport.GetReport, func(h *report.Get) any { return h.Handle }),
-	"ReplayFunction":         handler(wirereplay.WithAuthorizer(allowLocalCaller{}), func(h *replay.Handler) any { return h.Handle }),
-}
-
-// allowLocalCaller is the local access policy of replays: the local caller may replay every profile
-// (make dev permits the default local caller everything). Deployed, the function refuses every
-// replay until the access policy (shared/access) is wired into wirereplay.
-type allowLocalCaller struct{}
-
-func (allowLocalCaller) Authorize(context.Context, string, string, int64) (bool, string, error) {
-	return true, "local", nil
+	"GetReportFunction":      handler(localReportAccess(wirereport.GetReport), func(h *report.Get) any { return h.Handle }),
+	// Deployed, the function refuses every replay until the access policy is wired into wirereplay.
+	"ReplayFunction": handler(wirereplay.WithAuthorizer(localAccess{}), func(h *replay.Handler) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
