@@ -60,9 +60,11 @@ const (
 
 // MetricPolicyErrors is the CloudWatch metric (namespace MetricNamespace) counted each time a policy
 // cannot be read or is refused; template.yaml alarms on it.
+// Its one dimension, PolicySource, is the source's Name ("ssm:/<stack>/access-policy" deployed).
 const (
 	MetricNamespace    = "wcbridge"
 	MetricPolicyErrors = "AccessPolicyErrors"
+	MetricDimension    = "PolicySource"
 )
 
 // Source is where the policy document lives.
@@ -172,6 +174,26 @@ func (a *Authorizer) Anywhere(ctx context.Context, principalARN, action string) 
 	return false, p.Version, nil
 }
 
+// Everywhere says whether the principal may do action on every profile, named or not (an operator),
+// and the policy's version. Reports show their stack-wide sections (audit counts, integrity) only
+// to such a caller: those count every profile's records.
+func (a *Authorizer) Everywhere(ctx context.Context, principalARN, action string) (bool, string, error) {
+	if err := checkRequest(principalARN, action); err != nil {
+		return false, "", err
+	}
+	p := a.policy(ctx)
+	if p == nil {
+		return false, "", nil
+	}
+	who := Principal(principalARN)
+	for _, id := range p.profiles {
+		if !p.allows(who, action, id) {
+			return false, p.Version, nil
+		}
+	}
+	return true, p.Version, nil
+}
+
 func checkRequest(principalARN, action string) error {
 	if !knownAction[action] {
 		return fmt.Errorf("%w: unknown action %q", ErrInvalidRequest, action)
@@ -244,20 +266,23 @@ func (a *Authorizer) fail(msg string, err error) {
 		inForce = p.Version
 	}
 	a.log.Error(msg, "source", a.src.Name(), "error", err.Error(), "policy_version", inForce,
-		"_aws", emf(a.now()), MetricPolicyErrors, 1)
+		"_aws", emf(a.now()), MetricDimension, a.src.Name(), MetricPolicyErrors, 1)
 }
 
 // count emits the metric alone.
 func (a *Authorizer) count() {
-	a.log.Warn("access policy still refused", "source", a.src.Name(), "_aws", emf(a.now()), MetricPolicyErrors, 1)
+	a.log.Warn("access policy still refused", "source", a.src.Name(),
+		"_aws", emf(a.now()), MetricDimension, a.src.Name(), MetricPolicyErrors, 1)
 }
 
+// emf is the CloudWatch embedded-metric-format directive of a MetricPolicyErrors data point, with
+// the source (which names the stack's parameter) as its dimension.
 func emf(now time.Time) map[string]any {
 	return map[string]any{
 		"Timestamp": now.UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  MetricNamespace,
-			"Dimensions": [][]string{{}},
+			"Dimensions": [][]string{{MetricDimension}},
 			"Metrics":    []any{map[string]string{"Name": MetricPolicyErrors, "Unit": "Count"}},
 		}},
 	}

@@ -255,6 +255,33 @@ func TestAnywhere(t *testing.T) {
 	}
 }
 
+func TestEverywhere(t *testing.T) {
+	policy := string(examplesPolicy(t)) + `
+		permit(principal == Wcbridge::Caller::"` + stranger + `", action == Wcbridge::Action::"get-report", resource)
+		unless { resource == Wcbridge::Profile::"1001" };
+		permit(principal == Wcbridge::Caller::"` + localUser + `", action, resource);
+		forbid(principal == Wcbridge::Caller::"` + localUser + `", action == Wcbridge::Action::"get-report", resource == Wcbridge::Profile::"1002");`
+	a := static(t, []byte(policy))
+	tests := []struct {
+		name, principal, action string
+		want                    bool
+	}{
+		{"the operator may get-report everywhere", operator, ActionGetReport, true},
+		{"one profile is not everywhere", crmRole, ActionGetLeads, false},
+		{"every profile but one is not everywhere", stranger, ActionGetReport, false},
+		{"a forbid on one profile is not everywhere", localUser, ActionGetReport, false},
+		{"without that forbid it is", localUser, ActionGetLeads, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := a.Everywhere(context.Background(), tt.principal, tt.action)
+			if err != nil || got != tt.want {
+				t.Fatalf("Everywhere = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
 // clock is a settable test clock.
 type clock struct {
 	mu sync.Mutex

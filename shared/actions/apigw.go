@@ -34,7 +34,14 @@ type Handler struct {
 	rules map[string]bool
 	// directAllowed are the members of the route's direct-invocation payload.
 	directAllowed validate.FieldSet
+	// origin, when set, is the API that API Gateway events must come through (Through).
+	origin *httpapi.Origin
 }
+
+// Through makes the handler refuse (403, audited) an API Gateway event that names another API or
+// account than o: a principal that may only invoke the function cannot pose as a caller of this
+// stack's API. The builders always set it.
+func Through(o httpapi.Origin) HandlerOption { return func(h *Handler) { h.origin = &o } }
 
 // route describes one action's ways in: its HTTP shape and its direct-invocation form.
 type route struct {
@@ -62,7 +69,11 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	body, bodyErr := requestBody(req)
 	call.Request = requestRecord(req, body)
 
-	actor, err := httpapi.Caller(req)
+	caller := httpapi.Caller
+	if h.origin != nil {
+		caller = h.origin.Caller
+	}
+	actor, err := caller(req)
 	if err != nil {
 		return h.svc.Refuse(ctx, call, h.route.action, 0, nil, err)
 	}
@@ -94,6 +105,11 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	}
 	if err != nil {
 		return h.svc.Refuse(ctx, call, h.route.action, profileID, leadIDs, err)
+	}
+	// The caller's policy last, once the profile is known, and before the idempotency key is
+	// claimed or WhatConverts is asked anything.
+	if call.PolicyVersion, err = h.svc.authorize(ctx, call.Actor, h.route.action, profileID); err != nil {
+		return h.svc.deny(ctx, call, h.route.action, profileID, leadIDs, err)
 	}
 	return exec(ctx, h.svc, call)
 }

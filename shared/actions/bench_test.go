@@ -50,6 +50,7 @@ func newBenchStack(tb testing.TB, maxResponse int) *benchStack {
 		Audit:            &fakeAudit{},
 		Logger:           slog.New(slog.DiscardHandler),
 		MaxResponseBytes: maxResponse,
+		Access:           allowAll{},
 	})
 	return &benchStack{sim: sim, h: actions.GetLeadsHandler(svc)}
 }

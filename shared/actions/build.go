@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -23,7 +24,11 @@ type buildOptions struct {
 	logger          *slog.Logger
 	httpClient      *http.Client
 	upstreamTimeout time.Duration
+	access          Authorizer
 }
+
+// WithAuthorizer sets the access policy's authorizer (default: access.Build from the configuration).
+func WithAuthorizer(a Authorizer) BuildOption { return func(o *buildOptions) { o.access = a } }
 
 // WithClients reuses AWS clients built once (the local stack builds every function in one process).
 func WithClients(c *setup.Clients) BuildOption { return func(o *buildOptions) { o.clients = c } }
@@ -69,15 +74,37 @@ func build(ctx context.Context, cfg config.Config, idempotent bool, handler func
 			return nil, fmt.Errorf("configuration: %s must be a comma-separated list of EventBridge rule ARNs", config.EnvWorkflowRules)
 		}
 	}
-	svc, err := BuildService(ctx, cfg, idempotent, opts...)
+	var o buildOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.clients == nil {
+		c, err := setup.NewClients(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		o.clients = c
+		opts = append(opts, WithClients(c))
+	}
+	if o.logger == nil {
+		o.logger = setup.Logger()
+		opts = append(opts, WithLogger(o.logger))
+	}
+	authz, origin, err := access.Build(ctx, cfg, o.clients.AWS, o.logger)
 	if err != nil {
 		return nil, err
 	}
-	return handler(svc, AllowRules(cfg.WorkflowRules...)), nil
+	svc, err := BuildService(ctx, cfg, idempotent, append(opts, WithAuthorizer(authz))...)
+	if err != nil {
+		return nil, err
+	}
+	return handler(svc, AllowRules(cfg.WorkflowRules...), Through(origin)), nil
 }
 
 // BuildService wires the core from cfg: the WhatConverts credentials (the secret, read once here),
-// the WhatConverts client spending the keys' daily budgets in the table, the audit store (sealing
+// the access policy (access.Build, unless WithAuthorizer), the WhatConverts client spending the keys'
+// daily budgets in the table (each caller at most cfg.CallerBudgetShare of a key's day, the
+// report's share kept for the report), the audit store (sealing
 // only: it never opens a record), and, when idempotent, the Idempotency-Key store (which seals and
 // opens stored responses: the role of create and update needs kms:Decrypt). Errors name settings,
 // never secret values.
@@ -99,6 +126,13 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 	if o.logger == nil {
 		o.logger = setup.Logger()
 	}
+	if o.access == nil {
+		a, err := access.BuildAuthorizer(ctx, cfg, o.clients.AWS, o.logger)
+		if err != nil {
+			return nil, err
+		}
+		o.access = a
+	}
 	raw, err := cfg.Secret(ctx, o.clients.SecretsManager, config.WhatConverts)
 	if err != nil {
 		return nil, err
@@ -118,6 +152,7 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 		Audit:           audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Sealer: enc}),
 		Logger:          o.logger,
 		UpstreamTimeout: o.upstreamTimeout,
+		Access:          o.access,
 	}
 	if idempotent {
 		d.Idempotency = idempotency.New(idempotency.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Crypter: enc})

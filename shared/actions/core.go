@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/deadline"
@@ -70,8 +71,18 @@ type Idempotency interface {
 
 var _ Idempotency = (*idempotency.Store)(nil)
 
+// Authorizer decides whether a caller may do an action on a profile (shared/access's Authorizer
+// is one). An error is a denial.
+type Authorizer interface {
+	Authorize(ctx context.Context, principalARN, action string, profileID int64) (allowed bool, policyVersion string, err error)
+}
+
+var _ Authorizer = (*access.Authorizer)(nil)
+
 // Deps is what a Service needs.
 type Deps struct {
+	// Access authorizes every API Gateway call once its profile is known; nil denies every one.
+	Access       Authorizer
 	WhatConverts WhatConverts
 	Credentials  whatconverts.Credentials
 	Audit        Auditor
@@ -125,6 +136,9 @@ type Call struct {
 	// IdempotencyKey, when set, makes the call idempotent under Fingerprint (see package doc).
 	IdempotencyKey string
 	Fingerprint    [sha256.Size]byte
+	// PolicyVersion is the version of the access policy that allowed (or refused) the call, for
+	// its audit record.
+	PolicyVersion string
 }
 
 // Result is an action's answer.
@@ -178,6 +192,30 @@ func (s *Service) Refuse(ctx context.Context, call Call, action string, profileI
 	start := s.d.Now()
 	res := failure(errorOf(err))
 	return s.finish(ctx, call, scope{action: action, profileID: profileID, leadIDs: leadIDs}, start, res)
+}
+
+// authorize asks the access policy whether actor may do action on the profile: the policy's
+// version, or a 403 naming the action and the profile. No authorizer, an error, and no permit are
+// all a denial.
+func (s *Service) authorize(ctx context.Context, actor, action string, profileID int64) (string, error) {
+	if s.d.Access == nil {
+		return "", access.Forbidden(action, profileID)
+	}
+	ok, version, err := s.d.Access.Authorize(ctx, actor, action, profileID)
+	if err != nil {
+		s.d.Logger.Warn("access not decided; denied", "action", action, "profile_id", profileID, "error", err.Error())
+	}
+	if err != nil || !ok {
+		return version, access.Forbidden(action, profileID)
+	}
+	return version, nil
+}
+
+// deny answers a call the access policy refused, and audits it as rejected: nothing was done.
+func (s *Service) deny(ctx context.Context, call Call, action string, profileID int64, leadIDs []int64, err error) Result {
+	start := s.d.Now()
+	sc := scope{action: action, profileID: profileID, leadIDs: leadIDs, outcome: audit.OutcomeRejected}
+	return s.finish(ctx, call, sc, start, failure(errorOf(err)))
 }
 
 // reject answers a direct invocation refused before its payload could be trusted (an unknown shape,
@@ -290,6 +328,8 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 		Status:     res.Status,
 		RequestID:  call.RequestID,
 		ReceivedAt: start,
+
+		PolicyVersion: call.PolicyVersion,
 	}
 	wctx, cancel := writeContext(ctx)
 	stored, auditErr := s.d.Audit.Append(wctx, rec, auditPayload(call.Request, res.Body))
@@ -303,6 +343,9 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 		"action", sc.action, "request_id", call.RequestID, "actor", actor, "profile_id", sc.profileID,
 		"status", res.Status, "outcome", string(outcomeOf), "leads", len(sc.leadIDs), "replayed", res.Replayed,
 		"idempotency_key", call.IdempotencyKey != "", "duration_ms", s.d.Now().Sub(start).Milliseconds(),
+	}
+	if call.PolicyVersion != "" {
+		attrs = append(attrs, "policy_version", call.PolicyVersion)
 	}
 	if auditErr == nil {
 		attrs = append(attrs, "audit_record", stored.ID)

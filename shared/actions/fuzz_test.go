@@ -47,7 +47,7 @@ func fuzzService(t testing.TB) *actions.Service {
 		},
 	}
 	return actions.NewService(actions.Deps{WhatConverts: wc, Credentials: testCreds, Audit: &fakeAudit{},
-		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler)})
+		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), Access: allowAll{}})
 }
 
 // fuzzAnswer checks what any input may get: a JSON answer with a status the contract allows for it.

@@ -31,6 +31,7 @@ const (
 	attrHasQuote    = "has_quote_value"
 	attrHasSales    = "has_sales_value"
 	attrChanged     = "changed_fields"
+	attrPolicy      = "policy_version"
 	attrPHI         = "phi"
 	attrHash        = "hash"
 )
@@ -90,6 +91,7 @@ func marshal(r Record) map[string]types.AttributeValue {
 	putS(attrEventID, r.EventID)
 	putS(attrLeadType, r.LeadType)
 	putS(attrQuotable, r.Quotable)
+	putS(attrPolicy, r.PolicyVersion)
 	if r.HasQuoteValue {
 		item[attrHasQuote] = &types.AttributeValueMemberBOOL{Value: true}
 	}
@@ -137,6 +139,8 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 		LeadType:  str(item, attrLeadType),
 		Quotable:  str(item, attrQuotable),
 		Hash:      str(item, attrHash),
+
+		PolicyVersion: str(item, attrPolicy),
 	}
 	fail := func(name string) (Record, error) {
 		return Record{}, fmt.Errorf("audit: record %s: attribute %s is malformed", r.ID, name)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -109,7 +110,7 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 }
 
 // BuildGet wires GET /reports/{date} from cfg, once per cold start: the report store and an audit
-// store that only appends records without PHI.
+// store that only appends records without PHI, and the access policy and API from cfg (access.Build).
 func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get, error) {
 	if err := cfg.Require(config.EnvTable); err != nil {
 		return nil, err
@@ -118,9 +119,15 @@ func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get
 	if err := o.apply(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
+	authz, origin, err := access.Build(ctx, cfg, o.clients.AWS, o.logger)
+	if err != nil {
+		return nil, err
+	}
 	return &Get{
 		Reports: NewStore(o.clients.DynamoDB, cfg.Table),
 		Audit:   audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Now: o.now}),
+		Access:  authz,
+		Origin:  &origin,
 		Now:     o.now,
 		Log:     o.logger,
 	}, nil

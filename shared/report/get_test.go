@@ -66,7 +66,7 @@ func TestGetReport(t *testing.T) {
 			fa := &fakeAudit{}
 			at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 			var logs testenv.Logs
-			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa,
+			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa, Access: allowAll{},
 				Now: func() time.Time { return at }, Log: logs.Logger()}
 			res, err := g.Handle(context.Background(), getRequest(t, tc.date, tc.caller))
 			if err != nil {
@@ -118,7 +118,7 @@ func TestGetReportAnswers500WhenTheReadCannotBeAudited(t *testing.T) {
 	fa := &fakeAudit{AppendFn: func(context.Context, audit.Record, []byte) (audit.Record, error) {
 		return audit.Record{}, errors.New("audit: write record: throttled")
 	}}
-	g := &Get{Reports: storedReports(map[string]string{"2026-11-28": `{"date":"2026-11-28"}`}), Audit: fa}
+	g := &Get{Reports: storedReports(map[string]string{"2026-11-28": `{"date":"2026-11-28"}`}), Audit: fa, Access: allowAll{}}
 	res, err := g.Handle(context.Background(), getRequest(t, "2026-11-28", officer))
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestGetReportAnswers500WhenTheTableFails(t *testing.T) {
 	fa := &fakeAudit{}
 	g := &Get{Reports: NewStore(&fakeDB{GetItemFn: func(context.Context, *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
 		return nil, errors.New("dynamodb: ProvisionedThroughputExceededException")
-	}}, "t"), Audit: fa}
+	}}, "t"), Audit: fa, Access: allowAll{}}
 	res, _ := g.Handle(context.Background(), getRequest(t, "2026-11-28", officer))
 	if res.StatusCode != 500 || strings.Contains(res.Body, "dynamodb") {
 		t.Fatalf("got %d %s", res.StatusCode, res.Body)

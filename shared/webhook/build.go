@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/setup"
@@ -62,7 +63,8 @@ func BuildPublisher(ctx context.Context, cfg config.Config) (*Publisher, error) 
 }
 
 // BuildSamples builds the trigger samples handler: it opens payloads (kms:Decrypt) and seals the
-// event IDs of its own audit record.
+// event IDs of its own audit record; the access policy and the API it serves come from cfg
+// (access.Build).
 func BuildSamples(ctx context.Context, cfg config.Config) (*Samples, error) {
 	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
 		return nil, err
@@ -71,9 +73,16 @@ func BuildSamples(ctx context.Context, cfg config.Config) (*Samples, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := setup.Logger()
+	authz, origin, err := access.Build(ctx, cfg, c.AWS, log)
+	if err != nil {
+		return nil, err
+	}
 	enc := c.Encryptor(cfg)
 	return &Samples{
-		Store: audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: enc, Opener: enc}),
-		Log:   setup.Logger(),
+		Store:  audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: enc, Opener: enc}),
+		Access: authz,
+		Origin: &origin,
+		Log:    log,
 	}, nil
 }

@@ -31,6 +31,9 @@ func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
 		config.EnvEventBridgeEndpoint: srv.URL,
 		config.EnvWebhookTokensLocal:  tokenCurrent + "," + tokenPrevious,
+		config.EnvAccessPolicyFile:    permitAllFile(t),
+		config.EnvAPIID:               testAPIID,
+		config.EnvAccountID:           testAccountID,
 	})
 	if err != nil {
 		t.Fatal(err)

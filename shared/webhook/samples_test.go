@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -25,8 +27,35 @@ func samplesRequest(trigger, caller string) events.APIGatewayProxyRequest {
 		PathParameters: map[string]string{"trigger": trigger},
 	}
 	req.RequestContext.RequestID = "req-" + randomHex(8)
+	req.RequestContext.APIID, req.RequestContext.AccountID = testAPIID, testAccountID
 	req.RequestContext.Identity.UserArn = caller
 	return req
+}
+
+// The API the test events come through.
+const (
+	testAPIID     = "a1b2c3d4e5"
+	testAccountID = "123456789012"
+)
+
+// allowAll is an authorizer that permits everything, for tests about anything else.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, string, string, int64) (bool, string, error) {
+	return true, "test-allow-all", nil
+}
+func (allowAll) Anywhere(context.Context, string, string) (bool, string, error) {
+	return true, "test-allow-all", nil
+}
+
+// permitAllFile is a policy file that permits every caller everything.
+func permitAllFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "permit-all.cedar")
+	if err := os.WriteFile(path, []byte("permit (principal, action, resource);\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (e *env) sample(req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, SamplesResponse) {

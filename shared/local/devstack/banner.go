@@ -112,6 +112,10 @@ func (s *Stack) Banner(now time.Time) string {
 	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_ACCESS_KEY_ID=%s\n", o.AccessKeyID)
 	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_SECRET_ACCESS_KEY=%s\n", o.SecretAccessKey)
 	fmt.Fprintf(&b, "  webhook URL for WhatConverts: %s\n", s.WebhookURL)
+	for _, c := range o.Callers {
+		fmt.Fprintf(&b, "  local caller %s: %s (WCBRIDGE_LOCAL_CALLERS_FILE)\n", c.AccessKeyID, c.ARN)
+	}
+	fmt.Fprintf(&b, "\nAccess policy: %s\n", s.AccessPolicy())
 
 	fmt.Fprintf(&b, "\nTry:\n")
 	for _, ex := range s.Examples() {
