@@ -117,7 +117,10 @@ func TestSamplesAreFilteredByTheAccessPolicy(t *testing.T) {
 func TestSamplesRefuseEventsOfAnotherAPI(t *testing.T) {
 	store := recentLeads(3, 100)
 	var audited []audit.Record
-	store.AppendFn = func(_ context.Context, r audit.Record, _ []byte) (audit.Record, error) { audited = append(audited, r); return r, nil }
+	store.AppendFn = func(_ context.Context, r audit.Record, _ []byte) (audit.Record, error) {
+		audited = append(audited, r)
+		return r, nil
+	}
 	h := &Samples{Store: store, Access: allowAll{}, Origin: &httpapi.Origin{APIID: testAPIID, AccountID: testAccountID}, Log: testLogger()}
 	for _, ids := range [][2]string{{"zzzzzzzzzz", testAccountID}, {testAPIID, "999999999999"}, {"", ""}} {
 		req := samplesRequest("new-lead", callerARN)
