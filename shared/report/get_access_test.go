@@ -74,7 +74,7 @@ func TestReportsAreFilteredByTheAccessPolicy(t *testing.T) {
 		t.Run(tt.caller, func(t *testing.T) {
 			fa := &fakeAudit{}
 			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa, Access: authz,
-				Origin: &httpapi.Origin{APIID: "local", AccountID: "123456789012"}, Now: time.Now}
+				Origin: &httpapi.Origin{APIID: "zyirocpvjr", AccountID: "123456789012"}, Now: time.Now}
 			res, err := g.Handle(context.Background(), getRequest(t, "2026-11-28", tt.caller))
 			if err != nil || res.StatusCode != tt.status {
 				t.Fatalf("status %d %v, want %d: %s", res.StatusCode, err, tt.status, res.Body)

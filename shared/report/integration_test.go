@@ -95,7 +95,7 @@ func (e *env) config(t *testing.T, profiles string, share string) config.Config 
 		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
 		// events/get-report.json's API and account; every caller may read every report here (the
 		// access policy's own tests are get_access_test.go's).
-		config.EnvAccessPolicyFile: permitAllFile(t), config.EnvAPIID: "local", config.EnvAccountID: "123456789012",
+		config.EnvAccessPolicyFile: permitAllFile(t), config.EnvAPIID: "zyirocpvjr", config.EnvAccountID: "123456789012",
 	})
 	if err != nil {
 		t.Fatal(err)
