@@ -319,4 +319,3 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
-
