@@ -142,7 +142,10 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 		return nil, err
 	}
 	enc := o.clients.Encryptor(cfg)
-	wcOpts := []whatconverts.Option{whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table))}
+	// Each caller spends at most cfg.CallerBudgetShare of a key's day, and all callers together
+	// leave cfg.ReportBudgetShare of it to the daily report.
+	spend := budget.New(o.clients.DynamoDB, cfg.Table, budget.WithShares(cfg.ReportBudgetShare, cfg.CallerBudgetShare))
+	wcOpts := []whatconverts.Option{whatconverts.WithBudget(spend)}
 	if o.httpClient != nil {
 		wcOpts = append(wcOpts, whatconverts.WithHTTPClient(o.httpClient))
 	}

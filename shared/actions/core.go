@@ -14,6 +14,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 	"github.com/wcbridge/wcbridge/shared/idempotency"
@@ -254,7 +255,7 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 		claim = c
 	}
 
-	res, ids := s.run(ctx, key, run)
+	res, ids := s.run(ctx, call.Actor, key, run)
 	sc.leadIDs = mergeIDs(sc.leadIDs, ids)
 
 	if claim != nil {
@@ -278,8 +279,10 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 	return s.finish(ctx, call, sc, start, res)
 }
 
-// run runs the action with the profile's key under the upstream deadline.
-func (s *Service) run(ctx context.Context, key whatconverts.KeyFor, run func(ctx context.Context, k whatconverts.KeyFor) (outcome, error)) (Result, []int64) {
+// run runs the action with the profile's key under the upstream deadline, spending the key's
+// budget as the caller (its role, for a session: the sessions of a role share one budget).
+func (s *Service) run(ctx context.Context, actor string, key whatconverts.KeyFor, run func(ctx context.Context, k whatconverts.KeyFor) (outcome, error)) (Result, []int64) {
+	ctx = budget.WithCaller(ctx, access.Principal(actor))
 	uctx, cancel := s.upstreamContext(ctx)
 	defer cancel()
 	out, err := run(uctx, key)

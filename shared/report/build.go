@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"log/slog"
-	"math"
 	"net/http"
 	"time"
 
@@ -57,17 +56,9 @@ func (o *buildOptions) apply(ctx context.Context, cfg config.Config, opts []Buil
 	return nil
 }
 
-// BudgetLimits are the daily request limits the report spends against, per key kind: its share of
-// WhatConverts' 1,000 (profile key) and 10,000 (master key). The counters are the ones the actions
-// spend, so the report stops at its share and the rest of the day stays theirs.
-func BudgetLimits(share float64) (profileKey, masterKey int64) {
-	limit := func(total int64) int64 { return max(1, int64(math.Floor(share*float64(total)))) }
-	return limit(whatconverts.ProfileKeyDailyLimit), limit(whatconverts.MasterKeyDailyLimit)
-}
-
 // BuildDaily wires the daily report from cfg, once per cold start: the WhatConverts credentials (read
-// once, only when profiles are configured), a WhatConverts client spending at most
-// cfg.ReportBudgetShare of each key's daily budget, the report store, and an audit store that reads
+// once, only when profiles are configured), a WhatConverts client spending what each key has left of
+// its day (cfg.ReportBudgetShare of it is kept for the report: the actions never spend it), the report store, and an audit store that reads
 // the day, builds and verifies digests (the digest key's MAC) and writes records without PHI (no
 // Sealer, no Opener: the role needs neither kms:GenerateDataKey nor kms:Decrypt on the data key).
 // Errors name settings, never secret values.
@@ -96,10 +87,10 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 		if d.Credentials, err = whatconverts.ParseCredentials(raw); err != nil {
 			return nil, err
 		}
-		profileLimit, masterLimit := BudgetLimits(cfg.ReportBudgetShare)
+		// The report spends without a caller: up to each key's whole day. Its share is reserved
+		// by the actions' side (budget.WithShares), not a ceiling here.
 		wcOpts := []whatconverts.Option{
 			whatconverts.WithBudget(budget.New(o.clients.DynamoDB, cfg.Table, budget.WithClock(o.now))),
-			whatconverts.WithDailyLimits(profileLimit, masterLimit),
 		}
 		if o.httpClient != nil {
 			wcOpts = append(wcOpts, whatconverts.WithHTTPClient(o.httpClient))

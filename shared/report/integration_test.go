@@ -268,22 +268,22 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	}
 }
 
-// A budget share too small for one profile's remaining day marks that profile partial; the others,
-// with their own keys, are complete.
+// A key with too little of its day left marks that profile partial; the others, with their own
+// keys, are complete. The report's share is not a ceiling: with share 0.001 (one request) it
+// still reads the other profiles' two pages each.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 	e := newEnv(t)
 	for _, id := range []int64{1001, 1002, 1003} {
 		e.sim.AddLeadsBetween(id, 3000, reportDay, reportDay.Add(24*time.Hour)) // 2 pages each
 	}
-	// share 0.01: the report may spend 10 of a profile key's 1,000. The actions already spent 9 of
-	// 1002's today: one page is left for the report.
+	// 999 of 1002's 1,000 are already spent today: one page is left for the report.
 	spent := budget.New(e.db, e.table, budget.WithClock(e.clock.Now))
-	for range 9 {
+	for range 999 {
 		if _, err := spent.Spend(context.Background(), budget.KeyID(e.keys[1002].Token), 1000); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := e.daily(t, "1001,1002,1003", "0.01")
+	d := e.daily(t, "1001,1002,1003", "0.001")
 	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
 	if err != nil {
 		t.Fatalf("a partial profile failed the run: %v", err)
@@ -310,8 +310,8 @@ func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 		t.Fatalf("WhatConverts saw %d requests for 1002, want 1: the budget refuses before calling", n)
 	}
 	used, err := spent.Used(context.Background(), budget.KeyID(e.keys[1002].Token))
-	if err != nil || used != 10 {
-		t.Fatalf("1002's budget used %d (%v), want 10: the report stops at its share", used, err)
+	if err != nil || used != 1000 {
+		t.Fatalf("1002's budget used %d (%v), want 1000: the report stops at the key's limit", used, err)
 	}
 	assertNoPHI(t, "the logs", e.logs.String())
 }
