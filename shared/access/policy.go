@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/cedar-policy/cedar-go"
@@ -57,6 +60,10 @@ type Policy struct {
 	Statements int
 	// profiles are the profile IDs the policy names, and one it does not (see Anywhere).
 	profiles []string
+	// named are the principals a statement's scope names; subsets caches statements by principal
+	// and action (see subset).
+	named   map[cedar.EntityUID]bool
+	subsets sync.Map
 }
 
 // ParsePolicy parses a Cedar policy document and validates every statement against Schema. name is
@@ -87,9 +94,95 @@ func ParsePolicy(name string, text []byte, sourceVersion string) (*Policy, error
 		return nil, fmt.Errorf("%w: %s does not validate against the schema: %w", ErrInvalidPolicy, name, errors.Join(errs...))
 	}
 	sum := sha256.Sum256(text)
-	p := &Policy{set: set, Version: sourceVersion + "@sha256:" + hex.EncodeToString(sum[:8]), Statements: n}
+	p := &Policy{set: set, Version: sourceVersion + "@sha256:" + hex.EncodeToString(sum[:8]), Statements: n,
+		named: map[cedar.EntityUID]bool{}}
 	p.profiles = namedProfiles(p)
+	for _, st := range set.All() {
+		switch sc := st.AST().Principal.(type) {
+		case xast.ScopeTypeEq:
+			p.named[sc.Entity] = true
+		case xast.ScopeTypeIn:
+			p.named[sc.Entity] = true
+		case xast.ScopeTypeIsIn:
+			p.named[sc.Entity] = true
+		}
+	}
 	return p, nil
+}
+
+// statements is the part of a policy that can apply to one principal and action: the statements
+// whose scopes can match them. Cedar evaluates every statement of the set it is given, and a
+// deployment's policy grows with its callers; the scopes are what tell most statements apart, and
+// without entity parents a scope's "in" is equality, so leaving out a statement whose scope cannot
+// match changes no decision.
+type statements []statement
+
+type statement struct {
+	id cedar.PolicyID
+	p  *cedar.Policy
+}
+
+// All makes statements a cedar.PolicyIterator.
+func (ss statements) All() iter.Seq2[cedar.PolicyID, *cedar.Policy] {
+	return func(yield func(cedar.PolicyID, *cedar.Policy) bool) {
+		for _, s := range ss {
+			if !yield(s.id, s.p) {
+				return
+			}
+		}
+	}
+}
+
+// subset is the statements that can apply to principal and action, built once per pair and kept:
+// every principal no statement names shares one entry, so there are at most (named principals + 1)
+// x actions of them.
+func (p *Policy) subset(principal, action cedar.EntityUID) *subset {
+	key := [2]cedar.EntityUID{principal, action}
+	if !p.named[principal] {
+		key[0] = cedar.EntityUID{}
+	}
+	if v, ok := p.subsets.Load(key); ok {
+		return v.(*subset)
+	}
+	out := &subset{}
+	for id, st := range p.set.All() {
+		a := st.AST()
+		if !scopeMay(a.Principal, principal) || !scopeMay(a.Action, action) {
+			continue
+		}
+		if len(a.Conditions) == 0 {
+			out.plain = append(out.plain, statement{id, st})
+		} else {
+			out.conditional = append(out.conditional, statement{id, st})
+		}
+	}
+	p.subsets.Store(key, out)
+	return out
+}
+
+// subset is the statements that can apply to one principal and action: those without conditions,
+// decided by their resource scope, and those with conditions, evaluated by Cedar.
+type subset struct {
+	plain, conditional statements
+}
+
+// scopeMay says whether a scope can match uid. Without entity parents, "in" is equality.
+func scopeMay(scope any, uid cedar.EntityUID) bool {
+	switch s := scope.(type) {
+	case xast.ScopeTypeAll:
+		return true
+	case xast.ScopeTypeEq:
+		return s.Entity == uid
+	case xast.ScopeTypeIn:
+		return s.Entity == uid
+	case xast.ScopeTypeInSet:
+		return slices.Contains(s.Entities, uid)
+	case xast.ScopeTypeIs:
+		return s.Type == uid.Type
+	case xast.ScopeTypeIsIn:
+		return s.Type == uid.Type && s.Entity == uid
+	}
+	return true // a scope this code does not know: evaluation decides
 }
 
 // allows evaluates one request: default deny, a forbid wins over any permit. There are no entity
@@ -100,12 +193,36 @@ func (p *Policy) allows(principal, action string, profileID string) bool {
 	if p == nil {
 		return false
 	}
-	decision, diag := cedar.Authorize(p.set, nil, cedar.Request{
+	req := cedar.Request{
 		Principal: cedar.NewEntityUID(TypeCaller, cedar.String(principal)),
 		Action:    cedar.NewEntityUID(TypeAction, cedar.String(action)),
 		Resource:  cedar.NewEntityUID(TypeProfile, cedar.String(profileID)),
-	})
-	return decision == cedar.Allow && len(diag.Errors) == 0
+	}
+	sub := p.subset(req.Principal, req.Action)
+	// A statement without conditions matches when its scopes do (the principal's and the
+	// action's already did); only statements with conditions need Cedar's evaluator.
+	permitted := false
+	for _, st := range sub.plain {
+		if scopeMay(st.p.AST().Resource, req.Resource) {
+			if st.p.Effect() == cedar.Forbid {
+				return false
+			}
+			permitted = true
+		}
+	}
+	if len(sub.conditional) == 0 {
+		return permitted
+	}
+	decision, diag := cedar.Authorize(sub.conditional, nil, req)
+	switch {
+	case len(diag.Errors) > 0:
+		return false
+	case decision == cedar.Allow:
+		return true
+	case len(diag.Reasons) > 0: // a forbid matched
+		return false
+	}
+	return permitted
 }
 
 // oneLine keeps an error on one log line.
