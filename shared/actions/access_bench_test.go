@@ -60,9 +60,9 @@ func warmGetLead(tb testing.TB) (*actions.Handler, events.APIGatewayProxyRequest
 	wc := &fakeWC{LeadFn: func(context.Context, whatconverts.KeyFor, int64) (whatconverts.Lead, error) { return l, nil }}
 	creds := whatconverts.Credentials{Profiles: map[int64]whatconverts.Key{1040: {Token: "t-1040", Secret: "s"}}}
 	svc := actions.NewService(actions.Deps{WhatConverts: wc, Credentials: creds, Audit: &discardAudit{},
-		Logger: slog.New(slog.DiscardHandler), Access: benchAuthorizer()})
+		Logger: slog.New(slog.DiscardHandler), Access: benchAuthorizer(), Origin: &testOrigin})
 	ev := accessEvent("GET", strconv.FormatInt(id, 10), benchCaller, "1040")
-	return actions.GetLeadHandler(svc, actions.Through(testOrigin)), ev
+	return actions.GetLeadHandler(svc), ev
 }
 
 // discardAudit accepts records and keeps none (the benchmark runs millions).

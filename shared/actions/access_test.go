@@ -117,7 +117,7 @@ func TestActionsFollowTheAccessPolicy(t *testing.T) {
 		1001: {Token: "t-1001", Secret: "s"}, 1002: {Token: "t-1002", Secret: "s"}}}
 	tests := []struct {
 		name          string
-		handler       func(*actions.Service, ...actions.HandlerOption) *actions.Handler
+		handler       func(*actions.Service) *actions.Handler
 		method, lead  string
 		caller        string
 		profile       string
@@ -142,8 +142,8 @@ func TestActionsFollowTheAccessPolicy(t *testing.T) {
 			var calls atomic.Int64
 			au := &fakeAudit{}
 			svc := actions.NewService(actions.Deps{WhatConverts: countingWC(t, &calls), Credentials: creds, Audit: au,
-				Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), Access: authz})
-			h := tt.handler(svc, actions.Through(testOrigin))
+				Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), Access: authz, Origin: &testOrigin})
+			h := tt.handler(svc)
 			resp, err := h.HandleAPIGateway(context.Background(), accessEvent(tt.method, tt.lead, tt.caller, tt.profile))
 			if err != nil {
 				t.Fatal(err)
@@ -217,11 +217,11 @@ func TestEventsMustComeThroughThisStacksAPI(t *testing.T) {
 			var calls atomic.Int64
 			au := &fakeAudit{}
 			svc := actions.NewService(actions.Deps{WhatConverts: countingWC(t, &calls), Credentials: testCreds,
-				Audit: au, Logger: slog.New(slog.DiscardHandler), Access: allowAll{}})
+				Audit: au, Logger: slog.New(slog.DiscardHandler), Access: allowAll{}, Origin: &testOrigin})
 			ev := accessEvent("GET", "", readerRole, "1001")
 			ev.RequestContext.APIID, ev.RequestContext.AccountID = tt.apiID, tt.acc
 			payload, _ := json.Marshal(ev)
-			out, err := actions.GetLeadsHandler(svc, actions.Through(testOrigin)).Handle(context.Background(), payload)
+			out, err := actions.GetLeadsHandler(svc).Handle(context.Background(), payload)
 			if err != nil {
 				t.Fatal(err)
 			}

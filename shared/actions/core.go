@@ -37,7 +37,6 @@ const UnauthenticatedActor = "unauthenticated"
 const (
 	DefaultUpstreamTimeout = 25 * time.Second       // well inside API Gateway's 29 s
 	DefaultDeadlineMargin  = deadline.DefaultMargin // left after WhatConverts, to store, audit and answer
-	defaultWriteTimeout    = 5 * time.Second
 	// DefaultMaxResponseBytes is Lambda's limit on a synchronous invocation's response (6 MB).
 	DefaultMaxResponseBytes = 6 << 20
 )
@@ -83,7 +82,11 @@ var _ Authorizer = (*access.Authorizer)(nil)
 // Deps is what a Service needs.
 type Deps struct {
 	// Access authorizes every API Gateway call once its profile is known; nil denies every one.
-	Access       Authorizer
+	Access Authorizer
+	// Origin, when set, is the API that API Gateway events must come through: an event naming
+	// another API or account is refused (403, audited) before its identity is believed, so that a
+	// principal that may only invoke the function cannot pose as a caller. The builders always set it.
+	Origin       *httpapi.Origin
 	WhatConverts WhatConverts
 	Credentials  whatconverts.Credentials
 	Audit        Auditor
@@ -99,6 +102,10 @@ type Deps struct {
 	// over 6 MB, which 10,000 leads (about 20 MB) exceed. Get Leads stops adding leads at the bound
 	// and says so (truncated). DefaultMaxResponseBytes when zero; no bound when negative.
 	MaxResponseBytes int
+	// WorkflowRules are the ARNs of the EventBridge rules that may invoke the function directly
+	// (blank entries are ignored; without any, every direct invocation is refused). Defence in depth
+	// behind the function's resource policy (see the package doc).
+	WorkflowRules []string
 }
 
 // Service runs the actions. It is safe for concurrent use.
@@ -259,7 +266,7 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 	sc.leadIDs = mergeIDs(sc.leadIDs, ids)
 
 	if claim != nil {
-		wctx, cancel := writeContext(ctx)
+		wctx, cancel := deadline.Detach(ctx)
 		var err error
 		// A create that timed out may have been applied by WhatConverts, which has no idempotency of
 		// its own: its 504 is kept, so a retry with the same key cannot create the lead twice.
@@ -301,12 +308,6 @@ func (s *Service) upstreamContext(ctx context.Context) (context.Context, context
 	return deadline.Bound(ctx, s.d.DeadlineMargin, s.d.Now().Add(s.d.UpstreamTimeout))
 }
 
-// writeContext is for the writes after WhatConverts answered (or did not, in time): they must not
-// inherit the upstream deadline that may just have passed.
-func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), defaultWriteTimeout)
-}
-
 // finish writes the audit record and the log line, and answers. A failed audit write turns any
 // answer into 500.
 func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Time, res Result) Result {
@@ -334,7 +335,7 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 
 		PolicyVersion: call.PolicyVersion,
 	}
-	wctx, cancel := writeContext(ctx)
+	wctx, cancel := deadline.Detach(ctx)
 	stored, auditErr := s.d.Audit.Append(wctx, rec, auditPayload(call.Request, res.Body))
 	cancel()
 	if auditErr != nil {

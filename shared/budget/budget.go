@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"time"
@@ -62,6 +63,7 @@ type Store struct {
 	db    DynamoDB
 	table string
 	now   func() time.Time
+	log   *slog.Logger
 	// reserved is the share of a key's day kept for spends without a caller (the report);
 	// callerShare the most one caller may spend (see WithShares). Zero: no per-caller bound.
 	reserved, callerShare float64
@@ -110,6 +112,11 @@ func callerAttr(caller string) string {
 // Option configures a Store.
 type Option func(*Store)
 
+// WithLogger logs every spend ("whatconverts budget": key_id, used, limit, left) and every refusal
+// ("whatconverts budget exhausted"): the stack's dashboard reads the budget left from these lines.
+// The key ID is KeyID's hash, never the token.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
 // WithClock sets the clock that decides the UTC day (tests move it across midnight).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
@@ -130,6 +137,19 @@ func New(db DynamoDB, tableName string, opts ...Option) *Store {
 // caller's own share: the same write counts the key, all callers and this caller, on one item, and
 // refuses if any bound is reached.
 func (s *Store) Spend(ctx context.Context, key string, limit int64) (int64, error) {
+	used, err := s.spend(ctx, key, limit)
+	if s.log != nil {
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "whatconverts budget", "key_id", key, "used", used, "limit", limit, "left", limit-used)
+		case errors.Is(err, ErrExhausted):
+			s.log.WarnContext(ctx, "whatconverts budget exhausted", "key_id", key, "limit", limit, "left", 0)
+		}
+	}
+	return used, err
+}
+
+func (s *Store) spend(ctx context.Context, key string, limit int64) (int64, error) {
 	now := s.now()
 	if limit <= 0 {
 		return 0, &ExhaustedError{Limit: limit, RetryAfter: UntilReset(now)}

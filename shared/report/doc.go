@@ -23,8 +23,11 @@
 //
 // # Profiles (WhatConverts)
 //
-// For each profile of REPORT_PROFILE_IDS the run lists the day's leads (start_date..end_date the UTC
-// day, oldest first) in pages of 2,500, the maximum: L leads cost ⌈L/2500⌉ requests. It counts each
+// For each profile of REPORT_PROFILE_IDS the run lists the day's leads, oldest first, in pages of
+// 2,500, the maximum. It asks for the day with a day's margin on each side, as dates only
+// (start_date=D-1, end_date=D+1: how WhatConverts reads a date's time zone is not documented, see
+// package whatconverts), and keeps the leads whose date_created is in the UTC day: L leads on a day
+// whose neighbours hold N cost ⌈(L+N)/2500⌉ requests. It counts each
 // page and lets it go, so memory holds one page whatever the day's volume. It counts leads_total,
 // by_type and by_status (WhatConverts' display names; an unknown value is "(other)", an empty one
 // "(not set)"), by_source ("source / medium", a part that looks like it could hold PHI — an "@", a

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,11 +21,10 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
-	"github.com/wcbridge/wcbridge/shared/setup"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
 // The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.
@@ -81,41 +82,28 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// config is the function's configuration as template.yaml (or make dev) would set it.
-func (e *env) config(t *testing.T, profiles string, share string) config.Config {
+// daily is the report handler as shared/wiring builds it for these profiles, on the test's clock and
+// logs: it spends each key's budget without a caller, up to the key's limit (its share is reserved on
+// the actions' side, not a ceiling here).
+func (e *env) daily(t *testing.T, profiles string) *Daily {
 	t.Helper()
-	creds := map[string]any{}
+	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger()}
+	if profiles == "" {
+		return d
+	}
+	d.Credentials = whatconverts.Credentials{Profiles: map[int64]whatconverts.Key{}}
 	for id, k := range e.keys {
-		creds[strconv.FormatInt(id, 10)] = map[string]string{"token": k.Token, "secret": k.Secret}
+		d.Credentials.Profiles[id] = whatconverts.Key{Token: k.Token, Secret: k.Secret}
 	}
-	b, _ := json.Marshal(map[string]any{"profiles": creds})
-	cfg, err := config.FromMap(map[string]string{
-		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvWhatConvertsURL: e.url,
-		config.EnvReportProfiles: profiles, config.EnvReportBudgetShare: share,
-		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
-		// events/get-report.json's API and account; every caller may read every report here (the
-		// access policy's own tests are get_access_test.go's).
-		config.EnvAccessPolicyFile: permitAllFile(t), config.EnvAPIID: "zyirocpvjr", config.EnvAccountID: "123456789012",
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range strings.Split(profiles, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Profiles = append(d.Profiles, id)
 	}
-	return cfg
-}
-
-func (e *env) options() []BuildOption {
-	return []BuildOption{
-		WithClients(&setup.Clients{DynamoDB: e.db, KMS: e.kms}),
-		WithClock(e.clock.Now), WithLogger(e.logs.Logger()),
-	}
-}
-
-func (e *env) daily(t *testing.T, profiles, share string) *Daily {
-	t.Helper()
-	d, err := BuildDaily(context.Background(), e.config(t, profiles, share), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d.WhatConverts = whatconverts.New(e.url,
+		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))))
 	return d
 }
 
@@ -209,7 +197,7 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 		e.sim.AddLeadsBetween(id, 40, reportDay.Add(-6*time.Hour), reportDay)
 		e.sim.AddLeadsBetween(id, 10, reportDay.Add(24*time.Hour), runAt)
 	}
-	d := e.daily(t, "1001,1002,1003", "0.5")
+	d := e.daily(t, "1001,1002,1003")
 	scheduled := json.RawMessage(`{"schedule_arn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/daily","scheduled_time":"2026-11-29T00:15:00Z"}`)
 
 	res, err := d.Handle(context.Background(), scheduled)
@@ -268,9 +256,46 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	}
 }
 
+// Independent clients of the real API send start_date and end_date as dates only, and how the API
+// reads a date's time zone is undocumented: the report asks for its day with a day's margin on each
+// side, as dates, and counts exactly the leads created in the UTC day.
+func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
+	e := newEnv(t)
+	edges := map[string]time.Time{
+		"the day's first second":    reportDay,
+		"the day's last second":     reportDay.Add(24*time.Hour - time.Second),
+		"the day before's last":     reportDay.Add(-time.Second),
+		"the day after's first":     reportDay.Add(24 * time.Hour),
+		"two days before (outside)": reportDay.Add(-36 * time.Hour),
+	}
+	for _, at := range edges {
+		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
+	}
+	d := e.daily(t, "1001")
+	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var lists []url.Values
+	for _, r := range e.sim.RequestLog() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/leads") {
+			lists = append(lists, r.Query)
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("%d list requests, want 1", len(lists))
+	}
+	if got := lists[0].Get("start_date") + ".." + lists[0].Get("end_date"); got != "2026-11-27..2026-11-29" {
+		t.Fatalf("the report asked WhatConverts for %s, want the dates 2026-11-27..2026-11-29", got)
+	}
+	r := readStored(t, d, "2026-11-28")
+	if len(r.Profiles) != 1 || r.Profiles[0].LeadsTotal != 2 {
+		t.Fatalf("profiles %+v, want profile 1001 with the day's 2 leads", r.Profiles)
+	}
+}
+
 // A key with too little of its day left marks that profile partial; the others, with their own
-// keys, are complete. The report's share is not a ceiling: with share 0.001 (one request) it
-// still reads the other profiles' two pages each.
+// keys, are complete. The report's share is not a ceiling: the report reads the other profiles'
+// two pages each whatever REPORT_BUDGET_SHARE is.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 	e := newEnv(t)
 	for _, id := range []int64{1001, 1002, 1003} {
@@ -283,7 +308,7 @@ func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := e.daily(t, "1001,1002,1003", "0.001")
+	d := e.daily(t, "1001,1002,1003")
 	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
 	if err != nil {
 		t.Fatalf("a partial profile failed the run: %v", err)
@@ -336,7 +361,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}
 	accept := func(trigger string, lead int64, h int) string {
 		t.Helper()
-		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h),
+			BodyHash: strings.Repeat("ab", 32)},
 			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
 		if err != nil || !isNew {
 			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)
@@ -370,7 +396,7 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
 
-	d := e.daily(t, "", "0.5")
+	d := e.daily(t, "")
 	if d.WhatConverts != nil {
 		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
 	}
@@ -460,7 +486,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.sim.AddLeadsBetween(1001, 30, reportDay, reportDay.Add(24*time.Hour))
-	d := e.daily(t, "1001", "0.5")
+	d := e.daily(t, "1001")
 	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -468,10 +494,8 @@ func TestGetReportFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := BuildGet(ctx, e.config(t, "", "0.5"), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
+		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
 	e.clock.Set(runAt.Add(9 * time.Hour))
 	for _, tc := range []struct {
 		date, caller string

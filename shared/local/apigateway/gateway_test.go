@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // identityOf is requestContext.identity of the function's last event.
@@ -165,6 +167,38 @@ func TestIAMRoutesRefuseBadSignaturesAsAPIGatewayDoes(t *testing.T) {
 
 // TestCurlSigV4ClientsWork uses `curl --aws-sigv4`, the client the README shows: it signs only
 // host;x-amz-date (and content-type when set).
+// botocore (the AWS CLI's and boto3's signer) signs a URL's query as written, only sorted: a raw "@"
+// stays an "@". API Gateway accepts such a request, and so does the local one.
+func TestBotocoreSignedRequestsWithAwkwardQueriesAnswer200(t *testing.T) {
+	s := newStack(t, nil, GatewayOptions{})
+	srv := httptest.NewServer(s.gw)
+	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		path   string
+		params [][2]string
+	}{
+		{"an @, a + and a space as parameters", "/leads", [][2]string{{"email", "a@b.example"}, {"q", "x+y z"}, {"profile_id", "1001"}}},
+		{"a raw @ and + in the URL's query", "/leads?email=a@b.example&q=x+y&profile_id=1001", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+tc.path, tc.params, nil, testKeyID, testSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d %s, want 200", req.URL.RawQuery, resp.StatusCode, body)
+			}
+			if id := identityOf(t, s.recorders["LeadsFunction"]); id["userArn"] != LocalUserARN {
+				t.Errorf("userArn = %v, want %s", id["userArn"], LocalUserARN)
+			}
+		})
+	}
+}
+
 func TestCurlSigV4ClientsWork(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
