@@ -79,7 +79,9 @@ permit (principal == Wcbridge::Caller::"` + writerRole + `",
         resource == Wcbridge::Profile::"1002");
 `
 
-var testOrigin = httpapi.Origin{APIID: "a1b2c3d4e5", AccountID: "123456789012"}
+// testOrigin is the API of the test events: the local gateway's ID of the template's Api, as
+// events/*.json carry it.
+var testOrigin = httpapi.Origin{APIID: "zyirocpvjr", AccountID: "123456789012"}
 
 func accessEvent(method, leadID, caller string, profile string) events.APIGatewayProxyRequest {
 	ev := events.APIGatewayProxyRequest{
