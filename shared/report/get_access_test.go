@@ -3,8 +3,6 @@ package report
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,16 +24,6 @@ func (allowAll) Anywhere(context.Context, string, string) (bool, string, error) 
 }
 func (allowAll) Everywhere(context.Context, string, string) (bool, string, error) {
 	return true, "test-allow-all", nil
-}
-
-// permitAllFile is a policy file that permits every caller everything.
-func permitAllFile(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "permit-all.cedar")
-	if err := os.WriteFile(path, []byte("permit (principal, action, resource);\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // A report shows each caller only the profiles it may get-report on; the sections that count every

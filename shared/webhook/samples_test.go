@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -47,16 +45,6 @@ func (allowAll) Authorize(context.Context, string, string, int64) (bool, string,
 }
 func (allowAll) Anywhere(context.Context, string, string) (bool, string, error) {
 	return true, "test-allow-all", nil
-}
-
-// permitAllFile is a policy file that permits every caller everything.
-func permitAllFile(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "permit-all.cedar")
-	if err := os.WriteFile(path, []byte("permit (principal, action, resource);\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func (e *env) sample(req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, SamplesResponse) {
