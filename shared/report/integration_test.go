@@ -107,6 +107,13 @@ func (e *env) daily(t *testing.T, profiles string) *Daily {
 	return d
 }
 
+// get is GET /reports as shared/wiring builds it, on the test's clock and logs, with a policy that
+// allows everything.
+func (e *env) get() *Get {
+	return &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
+		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
+}
+
 func (e *env) auditStore() *audit.Store {
 	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now})
 }
@@ -494,8 +501,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
-		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
+	g := e.get()
 	e.clock.Set(runAt.Add(9 * time.Hour))
 	for _, tc := range []struct {
 		date, caller string
@@ -514,6 +520,15 @@ func TestGetReportFromTheTable(t *testing.T) {
 			t.Fatalf("GET answered %s, want the stored report", res.Body)
 		}
 		assertNoPHI(t, "the answer", res.Body)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} { // the report of the simulator's leads, as a page and a sheet
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.Contains(res.Body, "1001") {
+			t.Fatalf("%s: %d (%v)", accept, res.StatusCode, err)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	got := map[int]audit.Record{}
 	if err := e.auditStore().Day(ctx, "2026-11-29", func(r audit.Record) error {
@@ -535,6 +550,54 @@ func TestGetReportFromTheTable(t *testing.T) {
 		if !ok || r.Kind != audit.KindReport || r.Actor != want.actor || r.Outcome != want.outcome || r.RequestID != "req-report-0001" {
 			t.Errorf("audit record of the %d read: %+v (found %t)", status, r, ok)
 		}
+	}
+	assertNoPHI(t, "the logs", e.logs.String())
+}
+
+// TestReportsOfARangeFromTheTable: BatchGetItem on dynalite reads the stored reports of a range,
+// oldest first, leaving out the days without one; GET /reports and the page's CSV and HTML answer
+// from them without PHI.
+func TestReportsOfARangeFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	store := NewStore(e.db, e.table)
+	for _, d := range []string{"2026-11-26", "2026-11-28", "2026-11-24"} {
+		if _, err := store.Put(ctx, sampleReport(d, 1), runAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng, err := ParseRange("2026-11-23", "2026-11-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetRange(ctx, rng.Dates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, s := range got {
+		dates = append(dates, s.Date)
+		if r, err := decodeReport(s.Body); err != nil || r.Date != s.Date {
+			t.Fatalf("stored body of %s: %v", s.Date, err)
+		}
+	}
+	if strings.Join(dates, ",") != "2026-11-24,2026-11-26,2026-11-28" {
+		t.Fatalf("dates %v", dates)
+	}
+
+	g := e.get()
+	res, err := g.Handle(ctx, listRequest(t, map[string]string{"from": "2026-11-01", "to": "2026-11-30"}, officer))
+	if err != nil || res.StatusCode != 200 || strings.Count(res.Body, `"date"`) != 3 {
+		t.Fatalf("GET /reports: %d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} {
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Headers["Content-Type"], accept) {
+			t.Fatalf("%s: %d %v", accept, res.StatusCode, res.Headers)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	assertNoPHI(t, "the logs", e.logs.String())
 }

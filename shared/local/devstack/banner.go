@@ -146,6 +146,8 @@ func (s *Stack) Banner(now time.Time) string {
 	day := now.UTC().AddDate(0, 0, -1).Format("2006-01-02")
 	fmt.Fprintf(&b, "\n  # then read that report\n  curl -sS --aws-sigv4 \"aws:amz:%s:execute-api\" --user %s %s\n",
 		samtemplate.Region, shellWord(keyID+":"+secret), shellQuote(s.APIURL+"/reports/"+day))
+	fmt.Fprintf(&b, "\n  # or see it in a browser: this prints a presigned URL, good for 15 minutes\n  make report-url DATE=%s API=%s\n",
+		day, shellWord(s.APIURL))
 
 	fmt.Fprintf(&b, "\nLocal-only routes on %s:\n", s.APIURL)
 	for _, r := range LocalRoutes {

@@ -49,7 +49,7 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	return d, nil
 }
 
-// GetReport builds GetReportFunction: the report store, an audit store that only appends records
+// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an audit store that only appends records
 // without PHI, and the access policy and API of cfg (access.Build).
 func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
 	if err := cfg.Require(config.EnvTable); err != nil {

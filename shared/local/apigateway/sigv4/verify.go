@@ -96,6 +96,9 @@ const (
 // credential that signed it, or an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 	authz := r.Header.Get("Authorization")
+	if authz == "" && isPresigned(r) {
+		return v.verifyPresigned(r, body) // presign.go
+	}
 	if authz == "" {
 		return Credential{}, &Error{NotSigned, MsgMissingToken}
 	}
