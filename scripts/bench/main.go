@@ -69,10 +69,10 @@ type figure struct {
 }
 
 var figures = []figure{
-	{"P1", "CPU per webhook", "target ≤3x", measureP1},
-	{"P2", "KMS requests per 10,000 webhooks", "target ≤2", measureP2},
-	{"P3", "DynamoDB requests per webhook", "target ≤2 new, ≤1 redelivered", measureP3},
-	{"P4", "cold start under aws-lambda-rie", "target ≤1.5x, ≤12 MB", measureP4},
+	{"P1", "CPU per webhook", "target ≤2x", measureP1},
+	{"P2", "KMS requests: warm 10,000 webhooks; a fleet's day", "target ≤2; reported", measureP2},
+	{"P3", "DynamoDB requests and write units per webhook", "target ≤2 new, ≤1 redelivered; ≤1.5x units", measureP3},
+	{"P4", "cold start under aws-lambda-rie", "target ≤1.2x clients, ≤1.5x hello, ≤12 MB", measureP4},
 	{"P5", "WhatConverts requests, Get Leads", "target equal", measureP5},
 	{"P6", "daily report: requests, peak memory", "target equal; ≤2x", measureP6},
 	{"P7", "webhook latency, local stack", "target p50 ≤2x", measureP7},
