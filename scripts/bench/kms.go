@@ -208,6 +208,10 @@ func (zeroDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb
 	return &dynamodb.GetItemOutput{}, nil
 }
 
+func (zeroDB) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{}, nil
+}
+
 func (zeroDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return &dynamodb.QueryOutput{}, nil
 }

@@ -16,10 +16,17 @@
 //
 //	by-day      day_pk  = day#<YYYY-MM-DD>#<shard>                      day_sk  = <received_at>#<record_id>
 //	            every audit record: the daily report and the verifier read a whole UTC day.
+//	            Keys only: its readers read the records themselves (BatchGetItem).
 //	by-trigger  trig_pk = trigger#<trigger>#<YYYY-MM-DD>#<shard>       trig_sk = <received_at>#<record_id>
 //	            accepted webhook events only (sparse): the trigger samples of the last 5 minutes.
+//	            Keys only: the samples read the records themselves, sealed part included.
 //	outbox      outbox_pk = outbox#<shard>                             outbox_sk = <received_at>#<record_id>
 //	            events not yet on the bus (sparse): removed once published, swept by the publisher.
+//	            Keys and OutboxAttributes: the bus event's detail, all the publisher sends.
+//
+// Each index entry is written with every record it indexes and costs write units by its own size, so
+// an index that projected everything would write each webhook's sealed body once more: projecting
+// only what its reader needs keeps an entry under 1 KB, one write unit.
 //
 // The other attributes of the audit items (package audit's doc.go defines their encoding and hash):
 //
@@ -65,6 +72,15 @@ const (
 	IndexByTrigger = "by-trigger"
 	IndexOutbox    = "outbox"
 )
+
+// OutboxAttributes are the audit attributes the outbox index carries besides the keys: the record's
+// kind and what an event's bus detail is made of (package audit writes them, package webhook's
+// DetailOf reads them), so that the publisher sends an event from the index alone, never reading
+// its sealed part.
+var OutboxAttributes = []string{
+	"kind", "event_id", "trigger", "profile_id", "account_id", "lead_type", "lead_ids", "received_at",
+	"last_updated", "quotable", "has_quote_value", "has_sales_value", "changed_fields",
+}
 
 // Shards is how many partitions a day's (or a trigger's, or the outbox's) index entries spread over.
 // At 1,000 writes/s that is ~63 writes/s per partition, far below DynamoDB's 1,000 WCU per partition.
@@ -149,12 +165,12 @@ func Definition(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(sk), KeyType: types.KeyTypeRange},
 		}
 	}
-	gsi := func(name, pk, sk string) types.GlobalSecondaryIndex {
-		return types.GlobalSecondaryIndex{
-			IndexName:  aws.String(name),
-			KeySchema:  key(pk, sk),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+	gsi := func(name, pk, sk string, include ...string) types.GlobalSecondaryIndex {
+		p := &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+		if len(include) > 0 {
+			p = &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: include}
 		}
+		return types.GlobalSecondaryIndex{IndexName: aws.String(name), KeySchema: key(pk, sk), Projection: p}
 	}
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
@@ -166,7 +182,7 @@ func Definition(name string) *dynamodb.CreateTableInput {
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(IndexByDay, DayPK, DaySK),
 			gsi(IndexByTrigger, TriggerPK, TriggerSK),
-			gsi(IndexOutbox, OutboxPK, OutboxSK),
+			gsi(IndexOutbox, OutboxPK, OutboxSK, OutboxAttributes...),
 		},
 	}
 }

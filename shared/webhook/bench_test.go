@@ -44,6 +44,10 @@ func (fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb
 	return &dynamodb.GetItemOutput{}, nil
 }
 
+func (fakeDB) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{}, nil
+}
+
 func (fakeDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return &dynamodb.QueryOutput{}, nil
 }
