@@ -261,7 +261,6 @@ func (s *Store) items(ctx context.Context, entries []map[string]types.AttributeV
 	return items, nil
 }
 
-
 // queryEach runs the queries concurrently, each until it has limit index entries or is exhausted:
 // every partition is ordered the way the caller wants, so limit from each is enough for limit overall.
 func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
