@@ -157,7 +157,7 @@ func BenchmarkDynamoDBRequests(b *testing.B) {
 	lead := int64(0)
 	var newReqs, dupReqs int
 	var newUnits, dupUnits table.Units
-	var recordUnits, reported float64
+	var recordUnits, updateUnits, reported float64
 	for b.Loop() {
 		lead++
 		body := withLead(b, fixtureNew, 50000+lead, nil)
@@ -168,6 +168,7 @@ func BenchmarkDynamoDBRequests(b *testing.B) {
 		}
 		newReqs += e.ddb.total()
 		newUnits, recordUnits, reported = newUnits.Add(meter.units), recordUnits+meter.record, reported+meter.reported
+		updateUnits += meter.updates
 		e.ddb.reset()
 		meter.reset()
 		if r := decodeOK(b, e.deliver(body, tokenCurrent)); !r.Duplicate {
@@ -186,6 +187,7 @@ func BenchmarkDynamoDBRequests(b *testing.B) {
 		b.ReportMetric(newUnits.Indexes[name]/n, "wcu-index-"+name+"/new-webhook")
 	}
 	b.ReportMetric(recordUnits/n, "wcu-record/new-webhook")
+	b.ReportMetric(updateUnits/n, "wcu-update/new-webhook")
 	b.ReportMetric(reported/n, "dynalite-table-wcu/new-webhook")
 	b.ReportMetric(dupUnits.Total()/n, "wcu/redelivered-webhook")
 }
@@ -198,10 +200,11 @@ type unitMeter struct {
 	def              *dynamodb.CreateTableInput
 	units            table.Units // since reset
 	record           float64     // base-table units of the new records written since reset
+	updates          float64     // units of the UpdateItems since reset, indexes included
 	reported         float64     // dynalite's ConsumedCapacity since reset (base table only)
 }
 
-func (m *unitMeter) reset() { m.units, m.record, m.reported = table.Units{}, 0, 0 }
+func (m *unitMeter) reset() { m.units, m.record, m.updates, m.reported = table.Units{}, 0, 0, 0 }
 
 func (m *unitMeter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	before := m.stored(ctx, in.Item)
@@ -229,7 +232,8 @@ func (m *unitMeter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput
 	in.ReturnConsumedCapacity = ddbtypes.ReturnConsumedCapacityTotal
 	out, err := m.Client.UpdateItem(ctx, in, opts...)
 	if err == nil {
-		m.units = m.units.Add(table.WriteUnits(m.def, before, m.stored(ctx, in.Key)))
+		u := table.WriteUnits(m.def, before, m.stored(ctx, in.Key))
+		m.units, m.updates = m.units.Add(u), m.updates+u.Total()
 		if out.ConsumedCapacity != nil {
 			m.reported += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
 		}
