@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	builders = append(builders, func(cfg aws.Config) any {
+	builders = append(builders, func(cfg aws.Config, endpoint func(string) *string) any {
 		return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint("DYNAMODB_ENDPOINT") })
 	})
 }

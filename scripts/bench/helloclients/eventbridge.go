@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	builders = append(builders, func(cfg aws.Config) any {
+	builders = append(builders, func(cfg aws.Config, endpoint func(string) *string) any {
 		return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpoint("EVENTBRIDGE_ENDPOINT") })
 	})
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	builders = append(builders, func(cfg aws.Config) any {
+	builders = append(builders, func(cfg aws.Config, endpoint func(string) *string) any {
 		return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint("KMS_ENDPOINT") })
 	})
 }

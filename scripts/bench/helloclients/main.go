@@ -20,8 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// builders are the clients this build makes, one file per service.
-var builders []func(aws.Config) any
+// builders are the clients this build makes, one file per service, each at its local endpoint
+// when the environment names one.
+var builders []func(cfg aws.Config, endpoint func(env string) *string) any
 
 func main() {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(os.Getenv("AWS_REGION"))}
@@ -34,7 +35,7 @@ func main() {
 	}
 	clients := make([]any, 0, len(builders))
 	for _, b := range builders {
-		clients = append(clients, b(cfg))
+		clients = append(clients, b(cfg, endpoint))
 	}
 	lambda.Start(func(context.Context, json.RawMessage) (int, error) { return len(clients), nil })
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	builders = append(builders, func(cfg aws.Config) any {
+	builders = append(builders, func(cfg aws.Config, endpoint func(string) *string) any {
 		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint("SECRETSMANAGER_ENDPOINT") })
 	})
 }
