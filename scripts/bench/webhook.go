@@ -97,7 +97,7 @@ func measureP1(ctx context.Context, b *bench) (result, error) {
 func ingestProfile(ctx context.Context, b *bench, bin testBinary) (string, error) {
 	prof := filepath.Join(b.tmp, "ingest.pprof")
 	b.progress("  P1: a CPU profile of BenchmarkIngest, to split the figure")
-	if _, err := bin.bench(ctx, "^BenchmarkIngest$", "1s", "-test.cpuprofile", prof); err != nil {
+	if _, err := bin.bench(ctx, "^BenchmarkIngest$", "2s", "-test.cpuprofile", prof); err != nil {
 		return "", err
 	}
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=400", bin.path, prof).Output()
@@ -130,7 +130,7 @@ func ingestProfile(ctx context.Context, b *bench, bin testBinary) (string, error
 	for _, p := range parts {
 		ss = append(ss, fmt.Sprintf("%s %.0f%%", p.name, 100*cum[p.fn]/handle))
 	}
-	return "where the handler's CPU goes (cumulative shares of Handle, one profiled second): " + strings.Join(ss, "; "), nil
+	return "where the handler's CPU goes (cumulative shares of Handle, two profiled seconds): " + strings.Join(ss, "; "), nil
 }
 
 // measureP3 runs the webhook package's BenchmarkDynamoDBRequests against dynalite: the real SDK
