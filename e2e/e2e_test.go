@@ -132,6 +132,7 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		t.Run("triggers", func(t *testing.T) { t.Parallel(); s.triggers(t) })
 		t.Run("actions", func(t *testing.T) { t.Parallel(); s.actions(t) })
 		t.Run("report", func(t *testing.T) { t.Parallel(); s.report(t) })
+		t.Run("deployed", func(t *testing.T) { t.Parallel(); s.deployed(t) })
 	})
 
 	var notRun []string

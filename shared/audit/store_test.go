@@ -308,9 +308,9 @@ var _ audit.DB = (*fakeDB)(nil)
 // it back; anyone else's write under a taken ID is still refused.
 func TestAWriteWhoseAnswerWasLost(t *testing.T) {
 	e := newEnv(t, false)
-	lossy := &lostAnswers{op: "PutItem"}
+	lossy := &testenv.LostAnswers{Op: "PutItem"}
 	cfg := e.cfg
-	cfg.DB = testenv.DynamoDB(t, e.reqs.option, lossy.option)
+	cfg.DB = testenv.DynamoDB(t, e.reqs.option, lossy.Option)
 	store := audit.New(cfg)
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	key := newLeadKey(4242)
@@ -319,12 +319,12 @@ func TestAWriteWhoseAnswerWasLost(t *testing.T) {
 	// retry it: the situation under test did happen.
 	loseOne := func(t *testing.T, write func()) {
 		t.Helper()
-		before := lossy.count()
+		before := lossy.Count()
 		e.reqs.take()
-		lossy.loseNext(1)
+		lossy.LoseNext(1)
 		write()
-		if ops := e.reqs.take(); lossy.count() != before+1 || ops["PutItem"] != 2 {
-			t.Fatalf("the lost answer was not retried: %d lost, requests %v; want 1 lost and 2 PutItem", lossy.count()-before, ops)
+		if ops := e.reqs.take(); lossy.Count() != before+1 || ops["PutItem"] != 2 {
+			t.Fatalf("the lost answer was not retried: %d lost, requests %v; want 1 lost and 2 PutItem", lossy.Count()-before, ops)
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 )
 
@@ -72,7 +73,7 @@ func (g *Get) Handle(ctx context.Context, req httpapi.Request) (httpapi.Response
 // finish audits the request and logs it; a failed audit write turns the answer into 500.
 func (g *Get) finish(ctx context.Context, rec audit.Record, date string, outcome audit.Outcome, res httpapi.Response) httpapi.Response {
 	rec.Outcome, rec.Status = outcome, res.StatusCode
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	wctx, cancel := deadline.Detach(ctx)
 	stored, err := g.Audit.Append(wctx, rec, nil)
 	cancel()
 	attrs := []any{"action", ActionGetReport, "request_id", rec.RequestID, "actor", rec.Actor, "outcome", string(outcome)}

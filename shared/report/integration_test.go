@@ -19,11 +19,10 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
-	"github.com/wcbridge/wcbridge/shared/setup"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
 // The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.
@@ -81,38 +80,29 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// config is the function's configuration as template.yaml (or make dev) would set it.
-func (e *env) config(t *testing.T, profiles string, share string) config.Config {
+// daily is the report handler as shared/wiring builds it for these profiles and budget share, on the
+// test's clock and logs.
+func (e *env) daily(t *testing.T, profiles string, share float64) *Daily {
 	t.Helper()
-	creds := map[string]any{}
+	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger()}
+	if profiles == "" {
+		return d
+	}
+	d.Credentials = whatconverts.Credentials{Profiles: map[int64]whatconverts.Key{}}
 	for id, k := range e.keys {
-		creds[strconv.FormatInt(id, 10)] = map[string]string{"token": k.Token, "secret": k.Secret}
+		d.Credentials.Profiles[id] = whatconverts.Key{Token: k.Token, Secret: k.Secret}
 	}
-	b, _ := json.Marshal(map[string]any{"profiles": creds})
-	cfg, err := config.FromMap(map[string]string{
-		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvWhatConvertsURL: e.url,
-		config.EnvReportProfiles: profiles, config.EnvReportBudgetShare: share,
-		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range strings.Split(profiles, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Profiles = append(d.Profiles, id)
 	}
-	return cfg
-}
-
-func (e *env) options() []BuildOption {
-	return []BuildOption{
-		WithClients(&setup.Clients{DynamoDB: e.db, KMS: e.kms}),
-		WithClock(e.clock.Now), WithLogger(e.logs.Logger()),
-	}
-}
-
-func (e *env) daily(t *testing.T, profiles, share string) *Daily {
-	t.Helper()
-	d, err := BuildDaily(context.Background(), e.config(t, profiles, share), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	profileLimit, masterLimit := BudgetLimits(share)
+	d.WhatConverts = whatconverts.New(e.url,
+		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))),
+		whatconverts.WithDailyLimits(profileLimit, masterLimit))
 	return d
 }
 
@@ -206,7 +196,7 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 		e.sim.AddLeadsBetween(id, 40, reportDay.Add(-6*time.Hour), reportDay)
 		e.sim.AddLeadsBetween(id, 10, reportDay.Add(24*time.Hour), runAt)
 	}
-	d := e.daily(t, "1001,1002,1003", "0.5")
+	d := e.daily(t, "1001,1002,1003", 0.5)
 	scheduled := json.RawMessage(`{"schedule_arn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/daily","scheduled_time":"2026-11-29T00:15:00Z"}`)
 
 	res, err := d.Handle(context.Background(), scheduled)
@@ -280,7 +270,7 @@ func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := e.daily(t, "1001,1002,1003", "0.01")
+	d := e.daily(t, "1001,1002,1003", 0.01)
 	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
 	if err != nil {
 		t.Fatalf("a partial profile failed the run: %v", err)
@@ -367,7 +357,7 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
 
-	d := e.daily(t, "", "0.5")
+	d := e.daily(t, "", 0.5)
 	if d.WhatConverts != nil {
 		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
 	}
@@ -457,7 +447,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.sim.AddLeadsBetween(1001, 30, reportDay, reportDay.Add(24*time.Hour))
-	d := e.daily(t, "1001", "0.5")
+	d := e.daily(t, "1001", 0.5)
 	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -465,10 +455,8 @@ func TestGetReportFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := BuildGet(ctx, e.config(t, "", "0.5"), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
+		Now: e.clock.Now, Log: e.logs.Logger()}
 	e.clock.Set(runAt.Add(9 * time.Hour))
 	for _, tc := range []struct {
 		date, caller string

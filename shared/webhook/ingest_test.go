@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/httpapi"
 
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
@@ -73,7 +74,7 @@ func TestIngestChecksTheTokenFirst(t *testing.T) {
 func TestIngestRefusesBadDeliveriesNamingFieldsNotValues(t *testing.T) {
 	e := newEnv(t)
 	const secretish = "Synthetic Patient Zed"
-	big := fixture(t, fixtureNew, map[string]any{"notes": strings.Repeat("a", MaxBody)})
+	big := fixture(t, fixtureNew, map[string]any{"notes": strings.Repeat("a", httpapi.MaxBody)})
 	for _, tc := range []struct {
 		name        string
 		req         func() ([]byte, string, bool) // body, content type, base64

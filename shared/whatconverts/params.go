@@ -14,7 +14,7 @@ const MaxLeadsPerPage = 2500
 // MaxDateRange is the longest start_date..end_date span WhatConverts accepts.
 const MaxDateRange = 400 * 24 * time.Hour
 
-// ListParams are the filters of GET /leads (whatconverts-api.md §4.1). Zero values are not sent.
+// ListParams are the filters of GET /leads. Zero values are not sent.
 //
 // AccountID and ProfileID are for master keys only: with a master key the client sends the KeyFor's profile
 // (ProfileID may be left 0, and must otherwise match it); with a profile key neither is sent.
@@ -134,7 +134,7 @@ func (p ListParams) query(k KeyFor) (url.Values, *Error) {
 	return q, nil
 }
 
-// createFields are WhatConverts' default create parameters (whatconverts-api.md §4.4) other than the ones
+// createFields are WhatConverts' default create parameters other than the ones
 // CreateParams types: lead_type, send_notification and profile_id (set from the key), additional_fields and
 // custom_fields (maps of their own).
 var createFields = map[string]bool{}

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Limits of the real API (whatconverts-api.md §2), enforced by the simulator.
+// Limits of the real API, as WhatConverts documents them, enforced by the simulator.
 const (
 	ProfileKeyDailyQuota  = 1000  // requests per UTC day for a profile key
 	MasterKeyDailyQuota   = 10000 // requests per UTC day for a master (agency) key
