@@ -106,10 +106,10 @@ func ingestProfile(ctx context.Context, b *bench, bin testBinary) (string, error
 	}
 	cum := map[string]float64{}
 	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 6 {
+		f := strings.Fields(line) // flat flat% sum% cum cum% name [(inline)]
+		if len(f) >= 6 {
 			if v, err := strconv.ParseFloat(strings.TrimSuffix(f[4], "%"), 64); err == nil {
-				cum[f[5]] = v
+				cum[f[5]] = max(cum[f[5]], v)
 			}
 		}
 	}
