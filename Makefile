@@ -85,6 +85,10 @@ verify-audit: ## recompute a day's audit digest: make verify-audit DATE=YYYY-MM-
 	@test -n "$(DATE)" || { echo "usage: make verify-audit DATE=YYYY-MM-DD"; exit 2; }
 	go run ./scripts/verify-audit -date $(DATE)
 
+.PHONY: report-url
+report-url: ## print a short-lived presigned URL of a report to open in a browser: make report-url DATE=YYYY-MM-DD [FORMAT=csv] [API=https://…/prod]
+	@go run ./scripts/report-url $(if $(DATE),-date $(DATE)) $(if $(FORMAT),-format $(FORMAT)) $(if $(EXPIRES),-expires $(EXPIRES)) $(if $(API),-api $(API))
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf build .aws-sam

@@ -229,8 +229,8 @@ func TestEveryRouteButTheWebhookNeedsIAM(t *testing.T) {
 			}
 		}
 	}
-	if routes != 7 {
-		t.Errorf("%d routes, want the contract's 7", routes)
+	if routes != 8 {
+		t.Errorf("%d routes, want the contract's 8 (its table's 7 and GET /reports)", routes)
 	}
 	api := props(t, tmpl.Resources["Api"])
 	format := asJSON(t, api["AccessLogSetting"])

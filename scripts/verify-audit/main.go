@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 )
@@ -79,7 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitError
 	}
 
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(getenv("AWS_REGION")))
+	// The SDK's own logger is silenced: its warnings (a response body that could not be drained) are
+	// not findings, and stdout holds the findings and the summary only. Every failure still comes
+	// back as an error, which stderr reports.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(getenv("AWS_REGION")), config.WithLogger(logging.Nop{}))
 	if err != nil {
 		fmt.Fprintf(stderr, "verify-audit: AWS configuration: %v\n", err)
 		return exitError

@@ -39,7 +39,7 @@
 // # Webhook events: de-duplication and outbox
 //
 // An accepted event's record ID is EventID(key), derived from the de-duplication key (profile, lead,
-// trigger, last_updated or body hash: no PHI), so RecordIfNew's conditional put is the whole
+// trigger, last_updated, body hash: no PHI), so RecordIfNew's conditional put is the whole
 // de-duplication: one DynamoDB request decides new or duplicate, race-free, and the duplicate knows the
 // event's ID. It holds as long as records are kept (six years ≥ the 72 hours required). A request
 // none of whose attempts is answered before it gives up fails with its record stored; the redelivery
@@ -47,7 +47,11 @@
 // the sweep publishes the event. The event is written on the outbox index; the publisher calls
 // MarkPublished after the bus accepted it, and a sweeper republishes PendingEvents, so an
 // acknowledged event is published at least once.
-// Per new webhook: 1 write (RecordIfNew) + 1 update (MarkPublished). Per redelivery: 1 write (refused)
+// Events recorded before the body hash joined the key are named by its legacy form (without it);
+// RecordIfNew looks there first, with a conditional UpdateItem that changes nothing, for keys whose
+// last_updated is before Config.LegacyKeysBefore, so what they de-duplicated stays de-duplicated.
+// Per new webhook: 1 write (RecordIfNew) + 1 update (MarkPublished), and 1 look-up under the legacy
+// key when last_updated is before LegacyKeysBefore. Per redelivery: 1 write (refused)
 // and the duplicate's own small record.
 //
 // # Record hash

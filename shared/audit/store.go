@@ -54,6 +54,9 @@ type Config struct {
 	MAC         MAC
 	DigestKeyID string           // the HMAC_256 KMS key (ID, ARN or alias) that MACs the digests
 	Now         func() time.Time // defaults to time.Now
+	// LegacyKeysBefore: a webhook event whose last_updated is before it is also looked for under the
+	// key it had before the body hash joined the de-duplication key (see RecordIfNew). Zero: never.
+	LegacyKeysBefore time.Time
 }
 
 // Store is the audit trail in the project's DynamoDB table. It only ever creates audit items; the one
@@ -187,9 +190,26 @@ func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue
 // LeadIDs, LastUpdated; Action and Actor default to the trigger and WebhookActor), put on the
 // by-trigger index (trigger samples) and on the outbox (until MarkPublished). Set r.ReceivedAt to the
 // time the bus event will carry; it defaults to the store's clock.
+//
+// Records written before the body hash joined the key are named by the key's legacy form (profile,
+// lead, trigger, last_updated), and a delivery they de-duplicated must stay a duplicate. Such a record
+// can only hold a state whose last_updated precedes the switch to this code, so only a key whose
+// LastUpdated is before Config.LegacyKeysBefore is looked for there first (see existsLegacy); found,
+// the delivery is a duplicate of that event. No record is written under a legacy ID any more, so the
+// look-up and the write that follows cannot race with another delivery.
 func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payload []byte) (eventID string, isNew bool, err error) {
 	if err := key.validate(); err != nil {
 		return "", false, err
+	}
+	if legacy, ok := key.legacy(); ok && key.LastUpdated.Before(s.cfg.LegacyKeysBefore) {
+		id := eventIDOf(legacy)
+		found, err := s.exists(ctx, id)
+		if err != nil {
+			return "", false, err
+		}
+		if found {
+			return id, false, nil
+		}
 	}
 	r.ID = EventID(key)
 	r.EventID = r.ID
@@ -225,6 +245,28 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 		return "", false, fmt.Errorf("audit: write event %s: %w", r.ID, err)
 	}
 	return r.ID, true, nil
+}
+
+// exists reports whether an audit record with this ID is stored, without reading it: an UpdateItem
+// that changes nothing (no update expression), conditional on the item existing. The roles that write
+// webhook events may not read records (no GetItem), and dynalite has no transactions for a
+// ConditionCheck, so the condition's verdict is the answer; the item is left as it was.
+func (s *Store) exists(ctx context.Context, id string) (bool, error) {
+	pk, sk := table.AuditKey(id)
+	_, err := s.cfg.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.cfg.Table),
+		Key:                      map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": table.PK},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("audit: look for event %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // MarkPublished takes an event off the outbox once it is on the bus, by removing its outbox index

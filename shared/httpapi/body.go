@@ -7,13 +7,16 @@ import (
 	"strings"
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
-	"github.com/wcbridge/wcbridge/shared/validate"
 )
 
 // MaxBody is the largest request body accepted, after base64 decoding (the contract's 413).
 const MaxBody = 256 << 10
 
 var errBase64 = errors.New("httpapi: body is not valid base64")
+
+// messageNotObject is validate.MessageNotObject, the one message of a body that is not a JSON object,
+// written out so that the functions that do not parse bodies do not link (and initialise) validate.
+const messageNotObject = "body must be a JSON object"
 
 // JSONBody is the body of a request that must carry JSON, checked in this order:
 //
@@ -46,7 +49,7 @@ func decode(req Request) ([]byte, error) {
 	}
 	body, err := base64.StdEncoding.DecodeString(req.Body)
 	if err != nil {
-		return nil, apierr.Wrap(errBase64, apierr.InvalidRequest, validate.MessageNotObject)
+		return nil, apierr.Wrap(errBase64, apierr.InvalidRequest, messageNotObject)
 	}
 	if len(body) > MaxBody {
 		return nil, tooLarge

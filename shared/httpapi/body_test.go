@@ -7,6 +7,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
+	"github.com/wcbridge/wcbridge/shared/validate"
 )
 
 func TestJSONBody(t *testing.T) {
@@ -48,6 +49,8 @@ func TestJSONBody(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case tc.code != "" && apierr.From(err).Code != tc.code:
 				t.Fatalf("error %v, want %s", err, tc.code)
+			case tc.code == apierr.InvalidRequest && apierr.From(err).Message != validate.MessageNotObject:
+				t.Fatalf("message %q, want validate's %q", apierr.From(err).Message, validate.MessageNotObject)
 			}
 		})
 	}

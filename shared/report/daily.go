@@ -225,10 +225,13 @@ func (d *Daily) profile(ctx context.Context, id int64, day time.Time) Profile {
 		return p
 	}
 	end := day.Add(24 * time.Hour)
+	// Dates as every independent client sends them (whole days), with a day's margin on each side:
+	// whether WhatConverts reads them in UTC or in the account's time zone, the day's leads are in
+	// the window, and the date_created filter below keeps exactly them (whatconverts doc.go, Dates).
 	params := whatconverts.ListParams{
 		LeadsPerPage: whatconverts.MaxLeadsPerPage,
-		StartDate:    day,
-		EndDate:      end.Add(-time.Second), // end_date is inclusive, to the second
+		StartDate:    day.Add(-24 * time.Hour),
+		EndDate:      end,
 		Order:        whatconverts.OrderAsc,
 	}
 	before := d.WhatConverts.Requests()
@@ -241,8 +244,7 @@ func (d *Daily) profile(ctx context.Context, id int64, day time.Time) Profile {
 		}
 		pages++
 		for _, l := range page.Leads {
-			// WhatConverts filters by date created; a lead outside the day is not counted (the
-			// report must count exactly that day's leads).
+			// The window holds three days; the report counts exactly the UTC day's leads.
 			if c, ok := l.Created(); ok && (c.Before(day) || !c.Before(end)) {
 				outside++
 				continue

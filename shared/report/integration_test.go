@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +106,13 @@ func (e *env) daily(t *testing.T, profiles string, share float64) *Daily {
 		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))),
 		whatconverts.WithDailyLimits(profileLimit, masterLimit))
 	return d
+}
+
+// get is GET /reports as shared/wiring builds it, on the test's clock and logs, with a policy that
+// allows everything.
+func (e *env) get() *Get {
+	return &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
+		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
 }
 
 func (e *env) auditStore() *audit.Store {
@@ -255,6 +264,43 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	}
 }
 
+// Independent clients of the real API send start_date and end_date as dates only, and how the API
+// reads a date's time zone is undocumented: the report asks for its day with a day's margin on each
+// side, as dates, and counts exactly the leads created in the UTC day.
+func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
+	e := newEnv(t)
+	edges := map[string]time.Time{
+		"the day's first second":    reportDay,
+		"the day's last second":     reportDay.Add(24*time.Hour - time.Second),
+		"the day before's last":     reportDay.Add(-time.Second),
+		"the day after's first":     reportDay.Add(24 * time.Hour),
+		"two days before (outside)": reportDay.Add(-36 * time.Hour),
+	}
+	for _, at := range edges {
+		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
+	}
+	d := e.daily(t, "1001", 0.5)
+	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var lists []url.Values
+	for _, r := range e.sim.RequestLog() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/leads") {
+			lists = append(lists, r.Query)
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("%d list requests, want 1", len(lists))
+	}
+	if got := lists[0].Get("start_date") + ".." + lists[0].Get("end_date"); got != "2026-11-27..2026-11-29" {
+		t.Fatalf("the report asked WhatConverts for %s, want the dates 2026-11-27..2026-11-29", got)
+	}
+	r := readStored(t, d, "2026-11-28")
+	if len(r.Profiles) != 1 || r.Profiles[0].LeadsTotal != 2 {
+		t.Fatalf("profiles %+v, want profile 1001 with the day's 2 leads", r.Profiles)
+	}
+}
+
 // A budget share too small for one profile's remaining day marks that profile partial; the others,
 // with their own keys, are complete.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
@@ -323,7 +369,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}
 	accept := func(trigger string, lead int64, h int) string {
 		t.Helper()
-		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h),
+			BodyHash: strings.Repeat("ab", 32)},
 			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
 		if err != nil || !isNew {
 			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)
@@ -455,8 +502,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
-		Now: e.clock.Now, Log: e.logs.Logger()}
+	g := e.get()
 	e.clock.Set(runAt.Add(9 * time.Hour))
 	for _, tc := range []struct {
 		date, caller string
@@ -475,6 +521,15 @@ func TestGetReportFromTheTable(t *testing.T) {
 			t.Fatalf("GET answered %s, want the stored report", res.Body)
 		}
 		assertNoPHI(t, "the answer", res.Body)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} { // the report of the simulator's leads, as a page and a sheet
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.Contains(res.Body, "1001") {
+			t.Fatalf("%s: %d (%v)", accept, res.StatusCode, err)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	got := map[int]audit.Record{}
 	if err := e.auditStore().Day(ctx, "2026-11-29", func(r audit.Record) error {
@@ -496,6 +551,54 @@ func TestGetReportFromTheTable(t *testing.T) {
 		if !ok || r.Kind != audit.KindReport || r.Actor != want.actor || r.Outcome != want.outcome || r.RequestID != "req-report-0001" {
 			t.Errorf("audit record of the %d read: %+v (found %t)", status, r, ok)
 		}
+	}
+	assertNoPHI(t, "the logs", e.logs.String())
+}
+
+// TestReportsOfARangeFromTheTable: BatchGetItem on dynalite reads the stored reports of a range,
+// oldest first, leaving out the days without one; GET /reports and the page's CSV and HTML answer
+// from them without PHI.
+func TestReportsOfARangeFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	store := NewStore(e.db, e.table)
+	for _, d := range []string{"2026-11-26", "2026-11-28", "2026-11-24"} {
+		if _, err := store.Put(ctx, sampleReport(d, 1), runAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng, err := ParseRange("2026-11-23", "2026-11-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetRange(ctx, rng.Dates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, s := range got {
+		dates = append(dates, s.Date)
+		if r, err := decodeReport(s.Body); err != nil || r.Date != s.Date {
+			t.Fatalf("stored body of %s: %v", s.Date, err)
+		}
+	}
+	if strings.Join(dates, ",") != "2026-11-24,2026-11-26,2026-11-28" {
+		t.Fatalf("dates %v", dates)
+	}
+
+	g := e.get()
+	res, err := g.Handle(ctx, listRequest(t, map[string]string{"from": "2026-11-01", "to": "2026-11-30"}, officer))
+	if err != nil || res.StatusCode != 200 || strings.Count(res.Body, `"date"`) != 3 {
+		t.Fatalf("GET /reports: %d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} {
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Headers["Content-Type"], accept) {
+			t.Fatalf("%s: %d %v", accept, res.StatusCode, res.Headers)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	assertNoPHI(t, "the logs", e.logs.String())
 }

@@ -17,11 +17,16 @@
 //     Everything else is tolerated as WhatConverts sends it ([] for {}, null money, empty strings,
 //     unknown fields).
 //  5. one conditional write (audit.Store.RecordIfNew) whose key is the event ID derived from the
-//     de-duplication key: (profile_id, lead_id, trigger, last_updated), or the SHA-256 of the
-//     canonical body (keys sorted at every depth, no whitespace) when last_updated is absent. The
-//     body is stored as received (unknown fields included), sealed with a KMS data key (AES-256-GCM,
-//     bound to the record's identity). The answer, 200 {"event_id","trigger","duplicate"}, comes only
-//     after this write; a failed write answers 500 and acknowledges nothing.
+//     de-duplication key: profile_id, lead_id, trigger, last_updated (when present) and the SHA-256
+//     of the canonical body (keys sorted at every depth, no whitespace). A redelivery is the same
+//     state sent again; another state is another event even within one second of last_updated
+//     (whole seconds: a workflow's edit comes back within milliseconds). No field is left out of the
+//     hash: nothing in WhatConverts' payloads changes between deliveries of one state. An event
+//     recorded before the body hash joined the key is found under the old key (see
+//     LegacyKeyMargin). The body is stored as received (unknown fields included), sealed with a
+//     KMS data key (AES-256-GCM, bound to the record's identity). The answer, 200
+//     {"event_id","trigger","duplicate"}, comes only after this write; a failed write answers 500
+//     and acknowledges nothing.
 //  6. a redelivery (the write found its event) is audited as its own record (outcome duplicate, no
 //     body) and answered 200 with the first event_id and "duplicate": true: no second event record,
 //     no second bus event, for as long as the event record is kept (six years).

@@ -22,6 +22,14 @@ const DefaultPublishTimeout = 3 * time.Second
 // the inline publish end by then.
 const DefaultDeadlineMargin = deadline.DefaultMargin
 
+// LegacyKeyMargin widens the window of deliveries that are also looked for under the de-duplication
+// key's legacy form (audit.Config.LegacyKeysBefore): an instance looks there for every delivery whose
+// last_updated is before its cold start plus this margin. A record under a legacy key was written by
+// the code this replaced, so before any instance of this code started, give or take the previous
+// version's invocations still running (at most the function's 10 s timeout); its state's
+// last_updated is WhatConverts' clock, which the margin also allows to run ahead of Lambda's.
+const LegacyKeyMargin = time.Minute
+
 // Recorder is the part of the audit store the webhook writes with. It has no way to read a record
 // back or to open one: the webhook function's role allows neither.
 type Recorder interface {

@@ -291,6 +291,42 @@ func TestIngestRedeliveryIsAcknowledgedNotRepeated(t *testing.T) {
 	}
 }
 
+// WhatConverts' last_updated has whole seconds: a workflow's edit comes back within milliseconds with
+// the last_updated of the state it changed. Two states are two events; each one's redelivery is not.
+func TestIngestTwoStatesInOneSecondAreTwoEvents(t *testing.T) {
+	e := newEnv(t)
+	quoted := withLead(t, fixtureUpdate, 8401, map[string]any{"quote_value": 450})
+	quotable := withLead(t, fixtureUpdate, 8401, map[string]any{"quote_value": 450, "quotable": "Yes"})
+	var reordered map[string]any // the first state again, its keys in another order and spacing
+	if err := json.Unmarshal(quoted, &reordered); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.MarshalIndent(reordered, "", "   ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := decodeOK(t, e.deliver(quoted, tokenCurrent))
+	echo := decodeOK(t, e.deliver(quotable, tokenCurrent))
+	if first.Duplicate || echo.Duplicate || echo.EventID == first.EventID {
+		t.Fatalf("two states of one second: %+v then %+v, want two new events", first, echo)
+	}
+	for name, tc := range map[string]struct {
+		body []byte
+		of   string
+	}{
+		"the first state again":          {quoted, first.EventID},
+		"the first state, other spacing": {again, first.EventID},
+		"the second state again":         {quotable, echo.EventID},
+	} {
+		if r := decodeOK(t, e.deliver(tc.body, tokenCurrent)); !r.Duplicate || r.EventID != tc.of {
+			t.Errorf("%s: %+v, want a duplicate of %s", name, r, tc.of)
+		}
+	}
+	if n := e.bus.countByEvent(t); len(n) != 2 || n[first.EventID] != 1 || n[echo.EventID] != 1 {
+		t.Fatalf("bus events by event: %v, want one each of the two states", n)
+	}
+}
+
 func TestIngestDeliveriesWithoutLastUpdatedDeduplicateOnTheCanonicalBody(t *testing.T) {
 	e := newEnv(t)
 	body := []byte(`{"trigger":"new","lead_id":8101,"profile_id":51497,"contact_name":"Synthetic Patient Zed","lead_analysis":{"a":"1","b":"2"}}`)

@@ -32,7 +32,8 @@
 //   - Webhooks: a JSON POST of the flat lead plus "trigger": "new" on create and "update" on edit.
 //
 // For tests: SetFaults injects latency, 5xx answers, 429 answers and hanging requests; Requests,
-// RequestsByToken and InFlight count requests; SetDailyQuota lowers a key's quota; Lead, LeadIDs and
+// RequestsByToken and InFlight count requests; RequestLog shows what clients sent (method, path,
+// query and form parameters: the client's choices of dates and fields); SetDailyQuota lowers a key's quota; Lead, LeadIDs and
 // NotificationSent expose the state; SetWebhookURL, FireWebhook, WaitWebhooks and Webhooks drive and
 // observe webhook deliveries.
 //

@@ -47,8 +47,9 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	return d, nil
 }
 
-// GetReport builds GetReportFunction: the report store and an audit store that only appends records
-// without PHI.
+// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an
+// audit store that only appends records without PHI, and the access policy. Until the Cedar policy
+// (shared/access) is wired here, that is report.IAMOnly: API Gateway's IAM auth alone decides.
 func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
 	if err := cfg.Require(config.EnvTable); err != nil {
 		return nil, err
@@ -58,5 +59,6 @@ func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*repor
 		return nil, err
 	}
 	db := cfg.DynamoDB(ac)
-	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table}), Log: log}, nil
+	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table}),
+		Access: report.IAMOnly{}, Log: log}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -33,9 +34,13 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	if err != nil {
 		return nil, fmt.Errorf("webhook tokens: %w", err)
 	}
+	// Events recorded before the body hash joined the de-duplication key are looked for under their
+	// old key when their state predates this instance (webhook.LegacyKeyMargin).
+	store := audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac),
+		LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin)})
 	return &webhook.Ingest{
 		Tokens:   tokens,
-		Store:    audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac)}),
+		Store:    store,
 		Bus:      cfg.EventBridge(ac),
 		EventBus: cfg.EventBus,
 		Log:      log,

@@ -3,8 +3,11 @@ package wirewebhook_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
@@ -209,5 +213,79 @@ func TestWebhookFunctionsRefuseMissingConfiguration(t *testing.T) {
 		config.EnvWebhookTokensLocal: "short-token"})
 	if _, err := wirewebhook.IngestWebhook(ctx, short, slog.Default()); err == nil || strings.Contains(err.Error(), "short-token") {
 		t.Fatalf("a short token: %v", err)
+	}
+}
+
+// A delivery that the key without the body hash de-duplicated stays a duplicate after the switch: the
+// ingest function as built looks for the event under that key when the state predates its start.
+func TestBuiltIngestKeepsDeduplicatingWhatTheLegacyKeyRecorded(t *testing.T) {
+	db := testenv.DynamoDB(t)
+	k := testenv.KMS(t)
+	name := testenv.Table(t, db)
+	srv := httptest.NewServer(eventbus.New())
+	t.Cleanup(srv.Close)
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable:               name,
+		config.EnvDataKey:             testenv.SymmetricKey(t, k),
+		config.EnvEventBus:            "wcbridge-leads",
+		config.EnvDynamoDBEndpoint:    os.Getenv("DYNAMODB_ENDPOINT"),
+		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
+		config.EnvEventBridgeEndpoint: srv.URL,
+		config.EnvWebhookTokensLocal:  tokenCurrent,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The event of lead 8601's update as the previous code recorded it, under
+	// sha256("wcbridge-dedupe/v1|<profile>|<lead>|<trigger>|lu:<last_updated>").
+	const lead, profile, lastUpdated = 8601, 146471, "2025-05-28T19:20:03Z"
+	sum := sha256.Sum256([]byte(fmt.Sprintf("wcbridge-dedupe/v1|%d|%d|updated-lead|lu:%s", profile, lead, lastUpdated)))
+	legacy := "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
+	old := audit.Record{ID: legacy, EventID: legacy, Kind: audit.KindWebhook, Outcome: audit.OutcomeOK, Actor: audit.WebhookActor,
+		Action: audit.TriggerUpdatedLead, Trigger: audit.TriggerUpdatedLead, ProfileID: profile, LeadIDs: []int64{lead}, Status: 200}
+	if _, err := audit.New(audit.Config{DB: db, Table: name}).Append(ctx, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	ingest, err := wirewebhook.IngestWebhook(ctx, cfg, (&testenv.Logs{}).Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(changes map[string]any) events.APIGatewayProxyRequest {
+		var m map[string]any
+		if err := json.Unmarshal(testenv.Fixture(t, "webhook-update-phone-call.json"), &m); err != nil {
+			t.Fatal(err)
+		}
+		m["lead_id"] = lead
+		for k, v := range changes {
+			m[k] = v
+		}
+		body, _ := json.Marshal(m)
+		return events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/webhooks/whatconverts",
+			Headers: map[string]string{"Content-Type": "application/json"}, Body: string(body),
+			QueryStringParameters: map[string]string{"token": tokenCurrent}}
+	}
+	for _, tc := range []struct {
+		name      string
+		req       events.APIGatewayProxyRequest
+		duplicate bool
+	}{
+		{"the same state again", update(nil), true},
+		{"another state of that second", update(map[string]any{"quotable": "Yes"}), true},
+		{"a later state", update(map[string]any{"last_updated": "2025-05-28T19:20:04Z"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := ingest.Handle(ctx, tc.req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("answer %d %s %v", resp.StatusCode, resp.Body, err)
+			}
+			var r webhook.Response
+			if err := json.Unmarshal([]byte(resp.Body), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Duplicate != tc.duplicate || (tc.duplicate && r.EventID != legacy) {
+				t.Fatalf("answer %+v, want duplicate %t (of %s)", r, tc.duplicate, legacy)
+			}
+		})
 	}
 }
