@@ -132,6 +132,7 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	backends, err := devstack.StartBackends(ctx, devstack.Options{
 		Dir: root, DynamoDBEndpoint: ddb, KMSEndpoint: kms, WebhookTokens: []string{token},
 		Table: "wcbridge-e2e-" + hex.EncodeToString(suffix), DeleteTableOnClose: true,
+		AccessPolicyFile: eventCallersPolicy(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -469,4 +470,20 @@ func (s *suite) report(t *testing.T) {
 	if res.Date != date {
 		t.Fatalf("the scheduled run built %q, want %s (the day before its scheduled time)", res.Date, date)
 	}
+}
+
+// eventCallersPolicy is an access policy file for the callers of events/: crm-sync may do
+// everything, the compliance officer may read reports. The shipped binaries read it as they read the
+// deployed parameter (shared/access).
+func eventCallersPolicy(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "policy.cedar")
+	policy := `permit (principal == Wcbridge::Caller::"arn:aws:iam::123456789012:role/crm-sync", action, resource);
+permit (principal == Wcbridge::Caller::"arn:aws:iam::123456789012:role/compliance-officer",
+        action == Wcbridge::Action::"get-report", resource);
+`
+	if err := os.WriteFile(path, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

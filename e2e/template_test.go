@@ -139,7 +139,22 @@ func TestTemplateMatchesDefinition(t *testing.T) {
 		if got, w := keys(m["KeySchema"].([]any)), defKeys(i); got != w {
 			t.Errorf("index %d keys: template %s, table.Definition %s", i, got, w)
 		}
+		// The projection is what each index's entries cost and what its readers find in them.
+		proj := m["Projection"].(map[string]any)
+		wantProj := def.GlobalSecondaryIndexes[i].Projection
+		var include []string
+		for _, a := range asList(proj["NonKeyAttributes"]) {
+			include = append(include, a.(string))
+		}
+		if got, w := proj["ProjectionType"], string(wantProj.ProjectionType); got != w || !slices.Equal(include, wantProj.NonKeyAttributes) {
+			t.Errorf("index %d projection: template %v %v, table.Definition %s %v", i, got, include, w, wantProj.NonKeyAttributes)
+		}
 	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
 
 func TestTheCustomerKeyEncryptsEverythingAtRest(t *testing.T) {

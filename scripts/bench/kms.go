@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
@@ -94,11 +99,96 @@ func measureP2(ctx context.Context, b *bench) (result, error) {
 		details = append(details, fmt.Sprintf("envelope BenchmarkSeal10k (10,000 seals on one Encryptor, local-kms): %s kms-calls/10k",
 			fmtCount(r.Metrics["kms-calls/10k"])))
 	}
+	b.progress("  P2: a fleet's day: %d instances, %d webhooks/s, %s, recycled (simulated clock)", fleetInstances, fleetRate, fleetDay)
+	f, err := simulateFleet(ctx, bodies[0])
+	if err != nil {
+		return result{}, err
+	}
+	details = append(details, fmt.Sprintf("fleet: %d webhooks over a simulated %s, spread at random over %d instances, each recycled after a lifetime drawn "+
+		"uniformly from %s to %s (%d environments in all), each with its own envelope.Encryptor (defaults) over a KMS that counts: "+
+		"%d GenerateDataKey; naive envelope encryption (one GenerateDataKey per record) would make %d",
+		f.webhooks, fleetDay, fleetInstances, fleetMinLife, fleetMaxLife, f.environments, f.calls, f.webhooks))
+	details = append(details, fmt.Sprintf("a data key seals for at most %s, so each environment asks for about one per %s of its life: the fleet figure is "+
+		"set by the key's age bound and the environments' count, not by the traffic", envelope.DefaultMaxAge, envelope.DefaultMaxAge))
 	return result{
-		Rows: []row{{ID: "P2", Name: "KMS requests per 10,000 webhooks", Value: fmtCount(total), Baseline: "naive 10,000",
-			Ratio: fmtRatio(total / p2Webhooks), Target: "target ≤2", Verdict: verdict(total <= 2)}},
+		Rows: []row{
+			{ID: "P2", Name: "KMS requests per 10,000 webhooks, one warm instance", Value: fmtCount(total), Baseline: "naive 10,000",
+				Ratio: fmtRatio(total / p2Webhooks), Target: "target ≤2", Verdict: verdict(total <= 2)},
+			{ID: "P2", Name: fmt.Sprintf("KMS requests per day, fleet of %d at %d/s, recycled", fleetInstances, fleetRate),
+				Value: fmtCount(float64(f.calls)), Baseline: "naive " + fmtCount(float64(f.webhooks)),
+				Ratio: fmtRatio(float64(f.calls) / float64(f.webhooks)), Target: "reported", Verdict: "-"},
+		},
 		Details: details,
 	}, nil
+}
+
+// The fleet P2 simulates: 10 instances taking 3 webhooks a second for a day between them, each
+// environment recycled after a lifetime in [1 h, 4 h] (Lambda recycles environments after some
+// hours even under steady traffic; it does not say when).
+const (
+	fleetInstances = 10
+	fleetRate      = 3
+	fleetDay       = 24 * time.Hour
+	fleetMinLife   = time.Hour
+	fleetMaxLife   = 4 * time.Hour
+)
+
+type fleetResult struct {
+	webhooks, calls, environments int
+}
+
+// simulateFleet seals one payload per webhook through the real envelope package, one Encryptor per
+// environment, on a simulated clock, and counts the data keys asked of a KMS that answers at once.
+func simulateFleet(ctx context.Context, payload []byte) (fleetResult, error) {
+	var res fleetResult
+	rng := mrand.New(mrand.NewPCG(18, 2026))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	clock := func() time.Time { return now }
+	k := &countingKMS{}
+	type instance struct {
+		enc     *envelope.Encryptor
+		retires time.Time
+	}
+	life := func() time.Duration {
+		return fleetMinLife + time.Duration(rng.Int64N(int64(fleetMaxLife-fleetMinLife)))
+	}
+	fleet := make([]instance, fleetInstances)
+	for i := range fleet {
+		fleet[i] = instance{enc: envelope.New(k, "fleet-key", envelope.Options{Now: clock}), retires: now.Add(life())}
+		res.environments++
+	}
+	step := time.Second / fleetRate
+	aad := []byte("wcbridge-audit/v1|audit#fleet")
+	for n := range int(fleetDay/time.Second) * fleetRate {
+		now = start.Add(time.Duration(n) * step)
+		i := rng.IntN(fleetInstances)
+		if !now.Before(fleet[i].retires) {
+			fleet[i] = instance{enc: envelope.New(k, "fleet-key", envelope.Options{Now: clock}), retires: now.Add(life())}
+			res.environments++
+		}
+		if _, err := fleet[i].enc.Seal(ctx, aad, payload); err != nil {
+			return res, err
+		}
+		res.webhooks++
+	}
+	res.calls = k.generate
+	return res, nil
+}
+
+// countingKMS hands out random data keys at once and counts them.
+type countingKMS struct{ generate int }
+
+func (k *countingKMS) GenerateDataKey(context.Context, *kms.GenerateDataKeyInput, ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	k.generate++
+	key, blob := make([]byte, envelope.KeySize), make([]byte, 184)
+	_, _ = rand.Read(key)
+	_, _ = rand.Read(blob)
+	return &kms.GenerateDataKeyOutput{Plaintext: key, CiphertextBlob: blob}, nil
+}
+
+func (k *countingKMS) Decrypt(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	return nil, errors.New("the fleet only seals")
 }
 
 // zeroDB is a table that takes every write at once: P2 counts KMS calls, not DynamoDB's.
@@ -116,6 +206,10 @@ func (zeroDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dy
 
 func (zeroDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	return &dynamodb.GetItemOutput{}, nil
+}
+
+func (zeroDB) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{}, nil
 }
 
 func (zeroDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {

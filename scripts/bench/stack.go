@@ -110,22 +110,30 @@ func measureP7(ctx context.Context, b *bench) (result, error) {
 	}
 	hp50, hp99 := percentile(nanos(hooks), 50), percentile(nanos(hooks), 99)
 	pp50, pp99 := percentile(nanos(puts), 50), percentile(nanos(puts), 99)
+	ep50, up50, gp50 := percentile(nanos(events), 50), percentile(nanos(updates), 50), percentile(nanos(hops), 50)
 	ratio := hp50 / pp50
+	v := verdict(ratio <= 2)
+	if ratio > 2 {
+		v = fmt.Sprintf("MISS (explained: after the durable write, PutEvents + the outbox UpdateItem, %s = %.0f%% of p50; see details)",
+			fmtNanos(ep50+up50), 100*(ep50+up50)/hp50)
+	}
 	return result{
 		Rows: []row{
 			{ID: "P7", Name: "webhook latency p50, local stack", Value: fmtNanos(hp50), Baseline: "PutItem p50 " + fmtNanos(pp50),
-				Ratio: fmtRatio(ratio), Target: "target ≤2x", Verdict: verdict(ratio <= 2)},
+				Ratio: fmtRatio(ratio), Target: "target ≤2x", Verdict: v},
 			{ID: "P7", Name: "webhook latency p99, local stack", Value: fmtNanos(hp99), Baseline: "PutItem p99 " + fmtNanos(pp99),
 				Ratio: fmtRatio(hp99 / pp99), Target: "reported", Verdict: "-"},
 		},
 		Details: []string{
 			fmt.Sprintf("%d New Lead webhooks, one at a time, POST over loopback HTTP to the in-process stack (shared/local/devstack) on dynalite and local-kms,", len(hooks)),
 			"each followed by a bare PutItem of a same-size item on the same dynalite from the same process (the bench's own SDK client)",
-			"a webhook's path: gateway -> IngestWebhookFunction -> conditional PutItem (sealed record) -> PutEvents (local bus) -> UpdateItem (outbox marker)",
-			fmt.Sprintf("its parts, timed alone in the same loop (p50): PutItem %s + PutEvents %s + UpdateItem %s + gateway hop %s = %s; the rest is the handler's CPU (P1), the invocation's JSON, and the record's three GSIs (by-day, by-trigger, outbox) that dynalite maintains on both writes (the bare PutItem has none)",
-				fmtNanos(pp50), fmtNanos(percentile(nanos(events), 50)), fmtNanos(percentile(nanos(updates), 50)),
-				fmtNanos(percentile(nanos(hops), 50)),
-				fmtNanos(pp50+percentile(nanos(events), 50)+percentile(nanos(updates), 50)+percentile(nanos(hops), 50))),
+			"a webhook's path: gateway -> IngestWebhookFunction -> conditional PutItem (sealed record, the durable write) -> PutEvents (local bus) -> UpdateItem (outbox marker)",
+			fmt.Sprintf("its parts, timed alone in the same loop (p50): PutItem %s + PutEvents %s + UpdateItem %s + gateway hop %s = %s; the rest is the handler's CPU (P1), "+
+				"the invocation's JSON, and the index entries dynalite maintains (the bare PutItem has none)",
+				fmtNanos(pp50), fmtNanos(ep50), fmtNanos(up50), fmtNanos(gp50), fmtNanos(pp50+ep50+up50+gp50)),
+			"the two round trips after the durable write stay: the inline PutEvents is what puts an event on the bus at once (the sweep alone would take up to a " +
+				"minute and its settle time), and the UpdateItem that takes it off the outbox is what keeps the sweep from publishing it again; " +
+				"neither can start before the write that decides new or redelivery has answered",
 		},
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +76,8 @@ const envHelp = `Environment (all optional under make dev):
   WCBRIDGE_WEBHOOK_TOKENS              comma-separated webhook tokens, 1 or 2, each >= 32 characters
   WCBRIDGE_LOCAL_ACCESS_KEY_ID         the access key the IAM routes accept (SigV4)
   WCBRIDGE_LOCAL_SECRET_ACCESS_KEY     its secret
+  WCBRIDGE_LOCAL_CALLERS_FILE          more IAM callers: [{"access_key_id", "secret_access_key", "principal_arn"}]
+  WCBRIDGE_ACCESS_POLICY_FILE          a Cedar access policy instead of the built-in one (read again when it changes)
   DYNAMODB_ENDPOINT, KMS_ENDPOINT      DynamoDB and KMS (make dev starts dynalite and local-kms unless both are set)
   WHATCONVERTS_BASE_URL                a real WhatConverts API instead of the simulator ...
   WHATCONVERTS_CREDENTIALS             ... and its keys: {"profiles": {"<id>": {"token": "...", "secret": "..."}}}
@@ -83,6 +86,9 @@ const envHelp = `Environment (all optional under make dev):
   REPORT_PROFILE_IDS                   profiles the daily report covers (default: the simulator's 1001,1002)
   WCBRIDGE_PARAMETER_OVERRIDES         template parameters, "Key=Value Key2=Value2" (sam local --parameter-overrides)
 `
+
+// envCallersFile names the JSON file of extra local callers (devstack.ParseCallers).
+const envCallersFile = "WCBRIDGE_LOCAL_CALLERS_FILE"
 
 // optionsFromEnv reads the stack's settings. The Makefile passes endpoints the user set before
 // scripts/with-services.sh replaced them as WCBRIDGE_DEV_DYNAMODB_ENDPOINT / _KMS_ENDPOINT.
@@ -152,6 +158,22 @@ func optionsFromEnv(lookup func(string) (string, bool)) (devstack.Options, error
 			errs = append(errs, err)
 		}
 		o.ReportProfiles = cfg.ReportProfiles
+	}
+	if s := get(config.EnvAccessPolicyFile); s != "" {
+		abs, err := filepath.Abs(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", config.EnvAccessPolicyFile, err))
+		}
+		o.AccessPolicyFile = abs
+	}
+	if s := get(envCallersFile); s != "" {
+		b, err := os.ReadFile(s)
+		if err == nil {
+			o.Callers, err = devstack.ParseCallers(b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", envCallersFile, err))
+		}
 	}
 	if s := get("WCBRIDGE_PARAMETER_OVERRIDES"); s != "" {
 		params, err := parseOverrides(s)

@@ -57,7 +57,11 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	body, bodyErr := httpapi.JSONBody(req) // body: what could be read, for the audit record
 	call.Request = requestRecord(req, body)
 
-	actor, err := httpapi.Caller(req)
+	caller := httpapi.Caller
+	if o := h.svc.d.Origin; o != nil {
+		caller = o.Caller
+	}
+	actor, err := caller(req)
 	if err != nil {
 		return h.svc.Refuse(ctx, call, h.route.action, 0, nil, err)
 	}
@@ -80,6 +84,11 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	}
 	if err != nil {
 		return h.svc.Refuse(ctx, call, h.route.action, profileID, leadIDs, err)
+	}
+	// The caller's policy last, once the profile is known, and before the idempotency key is
+	// claimed or WhatConverts is asked anything.
+	if call.PolicyVersion, err = h.svc.authorize(ctx, call.Actor, h.route.action, profileID); err != nil {
+		return h.svc.deny(ctx, call, h.route.action, profileID, leadIDs, err)
 	}
 	return exec(ctx, h.svc, call)
 }

@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 	"github.com/wcbridge/wcbridge/shared/idempotency"
@@ -69,8 +71,22 @@ type Idempotency interface {
 
 var _ Idempotency = (*idempotency.Store)(nil)
 
+// Authorizer decides whether a caller may do an action on a profile (shared/access's Authorizer
+// is one). An error is a denial.
+type Authorizer interface {
+	Authorize(ctx context.Context, principalARN, action string, profileID int64) (allowed bool, policyVersion string, err error)
+}
+
+var _ Authorizer = (*access.Authorizer)(nil)
+
 // Deps is what a Service needs.
 type Deps struct {
+	// Access authorizes every API Gateway call once its profile is known; nil denies every one.
+	Access Authorizer
+	// Origin, when set, is the API that API Gateway events must come through: an event naming
+	// another API or account is refused (403, audited) before its identity is believed, so that a
+	// principal that may only invoke the function cannot pose as a caller. The builders always set it.
+	Origin       *httpapi.Origin
 	WhatConverts WhatConverts
 	Credentials  whatconverts.Credentials
 	Audit        Auditor
@@ -128,6 +144,9 @@ type Call struct {
 	// IdempotencyKey, when set, makes the call idempotent under Fingerprint (see package doc).
 	IdempotencyKey string
 	Fingerprint    [sha256.Size]byte
+	// PolicyVersion is the version of the access policy that allowed (or refused) the call, for
+	// its audit record.
+	PolicyVersion string
 }
 
 // Result is an action's answer.
@@ -183,6 +202,30 @@ func (s *Service) Refuse(ctx context.Context, call Call, action string, profileI
 	return s.finish(ctx, call, scope{action: action, profileID: profileID, leadIDs: leadIDs}, start, res)
 }
 
+// authorize asks the access policy whether actor may do action on the profile: the policy's
+// version, or a 403 naming the action and the profile. No authorizer, an error, and no permit are
+// all a denial.
+func (s *Service) authorize(ctx context.Context, actor, action string, profileID int64) (string, error) {
+	if s.d.Access == nil {
+		return "", access.Forbidden(action, profileID)
+	}
+	ok, version, err := s.d.Access.Authorize(ctx, actor, action, profileID)
+	if err != nil {
+		s.d.Logger.Warn("access not decided; denied", "action", action, "profile_id", profileID, "error", err.Error())
+	}
+	if err != nil || !ok {
+		return version, access.Forbidden(action, profileID)
+	}
+	return version, nil
+}
+
+// deny answers a call the access policy refused, and audits it as rejected: nothing was done.
+func (s *Service) deny(ctx context.Context, call Call, action string, profileID int64, leadIDs []int64, err error) Result {
+	start := s.d.Now()
+	sc := scope{action: action, profileID: profileID, leadIDs: leadIDs, outcome: audit.OutcomeRejected}
+	return s.finish(ctx, call, sc, start, failure(errorOf(err)))
+}
+
 // reject answers a direct invocation refused before its payload could be trusted (an unknown shape,
 // a rule that may not invoke the function) with err, and audits it as rejected.
 func (s *Service) reject(ctx context.Context, call Call, action string, err error) Result {
@@ -219,7 +262,7 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 		claim = c
 	}
 
-	res, ids := s.run(ctx, key, run)
+	res, ids := s.run(ctx, call.Actor, key, run)
 	sc.leadIDs = mergeIDs(sc.leadIDs, ids)
 
 	if claim != nil {
@@ -243,8 +286,10 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 	return s.finish(ctx, call, sc, start, res)
 }
 
-// run runs the action with the profile's key under the upstream deadline.
-func (s *Service) run(ctx context.Context, key whatconverts.KeyFor, run func(ctx context.Context, k whatconverts.KeyFor) (outcome, error)) (Result, []int64) {
+// run runs the action with the profile's key under the upstream deadline, spending the key's
+// budget as the caller (its role, for a session: the sessions of a role share one budget).
+func (s *Service) run(ctx context.Context, actor string, key whatconverts.KeyFor, run func(ctx context.Context, k whatconverts.KeyFor) (outcome, error)) (Result, []int64) {
+	ctx = budget.WithCaller(ctx, access.Principal(actor))
 	uctx, cancel := s.upstreamContext(ctx)
 	defer cancel()
 	out, err := run(uctx, key)
@@ -287,6 +332,8 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 		Status:     res.Status,
 		RequestID:  call.RequestID,
 		ReceivedAt: start,
+
+		PolicyVersion: call.PolicyVersion,
 	}
 	wctx, cancel := deadline.Detach(ctx)
 	stored, auditErr := s.d.Audit.Append(wctx, rec, auditPayload(call.Request, res.Body))
@@ -300,6 +347,9 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 		"action", sc.action, "request_id", call.RequestID, "actor", actor, "profile_id", sc.profileID,
 		"status", res.Status, "outcome", string(outcomeOf), "leads", len(sc.leadIDs), "replayed", res.Replayed,
 		"idempotency_key", call.IdempotencyKey != "", "duration_ms", s.d.Now().Sub(start).Milliseconds(),
+	}
+	if call.PolicyVersion != "" {
+		attrs = append(attrs, "policy_version", call.PolicyVersion)
 	}
 	if auditErr == nil {
 		attrs = append(attrs, "audit_record", stored.ID)

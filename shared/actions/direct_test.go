@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -437,6 +439,46 @@ func TestValidRuleARN(t *testing.T) {
 	} {
 		if got := actions.ValidRuleARN(c.arn); got != c.want {
 			t.Errorf("ValidRuleARN(%q) = %v, want %v", c.arn, got, c.want)
+		}
+	}
+}
+
+// ValidRuleARN is written out by hand (no expression compiled at cold start); it accepts exactly
+// what the rule-ARN expression accepts, on edge cases and on random mutations of valid ARNs.
+func TestValidRuleARNMatchesItsExpression(t *testing.T) {
+	expr := regexp.MustCompile(`^arn:aws(-[a-z]+)*:events:[a-z0-9-]+:[0-9]{12}:rule/([A-Za-z0-9._/-]{1,256}/)?[A-Za-z0-9._-]{1,64}$`)
+	cases := []string{
+		"arn:aws-:events:r:123456789012:rule/x", "arn:aws--us:events:r:123456789012:rule/x", "arn:aws-US:events:r:123456789012:rule/x",
+		"arn:awsx:events:r:123456789012:rule/x", "arn:aws-a-b:events:r-1:123456789012:rule/x", "arn:aws:events::123456789012:rule/x",
+		"arn:aws:events:r:123456789012:rule//x", "arn:aws:events:r:123456789012:rule/a//x", "arn:aws:events:r:123456789012:rule/a/",
+		"arn:aws:events:r:1234567890123:rule/x", "arn:aws:events:r:123456789012:rule/" + strings.Repeat("n", 64),
+		"arn:aws:events:r:123456789012:rule/" + strings.Repeat("n", 65), "arn:aws:events:r:123456789012:rule/" + strings.Repeat("b", 256) + "/n",
+		"arn:aws:events:r:123456789012:rule/" + strings.Repeat("b", 257) + "/n", "arn:aws:events:r:123456789012:rule/x\n",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := "arnws:-/._eventsrule0123456789ABZaz \x00é"
+	for range 20000 {
+		b := []byte("arn:aws:events:us-east-1:123456789012:rule/bus/name")
+		for range 1 + rng.IntN(3) {
+			i := rng.IntN(len(b) + 1)
+			switch c := alphabet[rng.IntN(len(alphabet))]; rng.IntN(3) {
+			case 0: // insert
+				b = append(b[:i], append([]byte{c}, b[i:]...)...)
+			case 1: // delete
+				if i < len(b) {
+					b = append(b[:i], b[i+1:]...)
+				}
+			default: // replace
+				if i < len(b) {
+					b[i] = c
+				}
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := actions.ValidRuleARN(c), expr.MatchString(c); got != want {
+			t.Errorf("ValidRuleARN(%q) = %v, the expression says %v", c, got, want)
 		}
 	}
 }

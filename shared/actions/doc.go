@@ -10,11 +10,13 @@
 //     WhatConverts key, bounds the WhatConverts calls by a deadline, honours the idempotency key,
 //     maps every failure to the contract's codes (errorOf, the one place), writes the audit record of
 //     the call (a failed audit write fails the call), and logs one line without PHI.
-//   - The API Gateway adapter, Handler.HandleAPIGateway: the caller's IAM identity (403 without
-//     one), media type (415), body size (413), query, path and body validation (400, every field
-//     named), the Idempotency-Key header, then the core, then the one response writer (httpapi).
-//     Requests refused here are audited through the core too (Service.Refuse), so every call leaves
-//     a record.
+//   - The API Gateway adapter, Handler.HandleAPIGateway: the event's API and account (Deps.Origin)
+//     and the caller's IAM identity (403 without one), media type (415), body size (413), query,
+//     path and body validation (400, every field named), the Idempotency-Key header, then the access
+//     policy (Deps.Access, shared/access: may this caller do this action on this profile; 403
+//     naming both, audited as rejected, before WhatConverts is asked), then the core, then the one
+//     response writer (httpapi). Requests refused here are audited through the core too
+//     (Service.Refuse), so every call leaves a record, with the policy version that decided it.
 //   - The direct invocation by an EventBridge rule (direct.go), with the payload of
 //     docs/workflows.md ({"source": "wcbridge.workflow", "rule": ..., "event_id": ..., ...}): accepted only
 //     from the rules the function is configured with (WORKFLOW_RULE_ARNS, Deps.WorkflowRules), validated

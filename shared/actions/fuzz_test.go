@@ -47,7 +47,7 @@ func fuzzService(t testing.TB, rules ...string) *actions.Service {
 		},
 	}
 	return actions.NewService(actions.Deps{WhatConverts: wc, Credentials: testCreds, Audit: &fakeAudit{},
-		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), WorkflowRules: rules})
+		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), WorkflowRules: rules, Access: allowAll{}})
 }
 
 // fuzzAnswer checks what any input may get: a JSON answer with a status the contract allows for it.

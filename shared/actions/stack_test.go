@@ -72,6 +72,10 @@ func newStack(t *testing.T, credentials string) *stack {
 		config.EnvWhatConvertsLocal: credentials,
 		config.EnvDynamoDBEndpoint:  os.Getenv("DYNAMODB_ENDPOINT"),
 		config.EnvKMSEndpoint:       os.Getenv("KMS_ENDPOINT"),
+		// Every caller may do everything here: the access policy's own tests are access_test.go's.
+		config.EnvAccessPolicyFile: permitAllFile(t),
+		config.EnvAPIID:            testOrigin.APIID,
+		config.EnvAccountID:        testOrigin.AccountID,
 	}
 	cfg, err := config.FromMap(s.env)
 	if err != nil {
@@ -115,7 +119,8 @@ func (r req) event() events.APIGatewayProxyRequest {
 	e := events.APIGatewayProxyRequest{
 		HTTPMethod: r.method, Path: r.path, Body: r.body,
 		QueryStringParameters: r.query, Headers: map[string]string{},
-		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-" + randomHex(8)},
+		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "req-" + randomHex(8),
+			APIID: testOrigin.APIID, AccountID: testOrigin.AccountID},
 	}
 	if r.leadID != "" {
 		e.PathParameters = map[string]string{"lead_id": r.leadID}

@@ -30,16 +30,9 @@ func Position(r Record) string { return table.IndexSortKey(r.ReceivedAt, r.ID) }
 // eventPageSize bounds the items held per index partition while Events merges the partitions.
 const eventPageSize = 250
 
-// eventProjection is every attribute of an event's bus detail and its position, and not the sealed
-// payload: Events reads no PHI, so its caller needs no key (and does not transfer the ciphertext).
-var eventProjection = []string{
-	table.PK, table.TriggerSK, attrKind, attrActor, attrAction, attrOutcome, attrReceivedAt, attrTrigger,
-	attrEventID, attrAccountID, attrLeadType, attrLastUpdated, attrQuotable, attrHasQuote, attrHasSales,
-	attrChanged, attrProfileID, attrLeadIDs,
-}
-
 // Events calls fn with every accepted event the query selects, in the order received (received_at,
-// then event ID), without its sealed part (Record.Sealed is nil). It walks the by-trigger index one
+// then event ID), without its sealed part (Record.Sealed is nil: the index holds keys only, and the
+// items are read whole, but the ciphertext is dropped unopened). It walks the by-trigger index one
 // UTC day at a time, merging the day's shards (of both triggers when Trigger is ""), and holds at
 // most one page per partition, never the window. An error from fn stops it and is returned as is.
 // The index is eventually consistent: an event received a moment ago may not be seen yet.
@@ -63,20 +56,6 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 		return nil
 	}
 	names := map[string]string{"#p": table.TriggerPK, "#s": table.TriggerSK}
-	projection := ""
-	for i, a := range eventProjection {
-		ph := "#a" + strconv.Itoa(i)
-		names[ph] = a
-		if i > 0 {
-			projection += ", "
-		}
-		projection += ph
-	}
-	var filter *string
-	if q.ProfileID != 0 {
-		names["#profile"] = attrProfileID
-		filter = aws.String("#profile = :profile")
-	}
 	first, err := parseDay(lo[:min(len(lo), 10)])
 	if err != nil {
 		return fmt.Errorf("%w: after is not a position", ErrInvalidQuery)
@@ -91,20 +70,15 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 					":lo": sAttr(lo),
 					":hi": sAttr(hi),
 				}
-				if q.ProfileID != 0 {
-					values[":profile"] = nAttr(q.ProfileID)
-				}
 				c := &cursor{sortKey: table.TriggerSK, input: &dynamodb.QueryInput{
 					TableName:                 aws.String(s.cfg.Table),
 					IndexName:                 aws.String(table.IndexByTrigger),
 					KeyConditionExpression:    aws.String("#p = :p AND #s BETWEEN :lo AND :hi"),
-					FilterExpression:          filter,
-					ProjectionExpression:      aws.String(projection),
 					ExpressionAttributeNames:  names,
 					ExpressionAttributeValues: values,
 					Limit:                     aws.Int32(eventPageSize),
 				}}
-				if err := c.fill(ctx, s.cfg.DB); err != nil {
+				if err := c.fill(ctx, s); err != nil {
 					return err
 				}
 				if len(c.items) > 0 {
@@ -112,7 +86,7 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 				}
 			}
 		}
-		err = merge(ctx, s.cfg.DB, h, func(item map[string]types.AttributeValue) error {
+		err = s.merge(ctx, h, func(item map[string]types.AttributeValue) error {
 			if str(item, table.TriggerSK) <= q.After { // BETWEEN includes the resume position itself
 				return nil
 			}
@@ -120,6 +94,10 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 			if err != nil {
 				return err
 			}
+			if q.ProfileID != 0 && r.ProfileID != q.ProfileID {
+				return nil
+			}
+			r.Sealed = nil // never opened here: the replay needs only the clear bus detail
 			return fn(r)
 		})
 		if err != nil {
@@ -131,9 +109,8 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 
 // CountEvents counts the events q selects (q.After aside) per profile, stopping early once the total
 // passes limit (the counts are then only a lower bound, and more is true). Order does not matter
-// here, so it reads the window's index partitions concurrently, and reads little of each event: with
-// q.ProfileID set, DynamoDB counts (Select COUNT, the profile filtered server-side); without, it
-// returns each event's profile_id only.
+// here, so it reads the window's index partitions concurrently; the index holds keys only, so each
+// page's items are read (BatchGetItem) for their profile.
 func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (perProfile map[int64]int64, more bool, err error) {
 	if !q.From.Before(q.To) {
 		return nil, false, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
@@ -156,19 +133,12 @@ func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (per
 					TableName:                aws.String(s.cfg.Table),
 					IndexName:                aws.String(table.IndexByTrigger),
 					KeyConditionExpression:   aws.String("#p = :p AND #s BETWEEN :lo AND :hi"),
-					ExpressionAttributeNames: map[string]string{"#p": table.TriggerPK, "#s": table.TriggerSK, "#profile": attrProfileID},
+					ExpressionAttributeNames: map[string]string{"#p": table.TriggerPK, "#s": table.TriggerSK},
 					ExpressionAttributeValues: map[string]types.AttributeValue{
 						":p":  sAttr(table.TriggerPartition(trigger, table.Day(day), shard)),
 						":lo": sAttr(table.SortTime(q.From)),
 						":hi": sAttr(table.SortTime(q.To)),
 					},
-				}
-				if q.ProfileID != 0 {
-					in.Select = types.SelectCount
-					in.FilterExpression = aws.String("#profile = :profile")
-					in.ExpressionAttributeValues[":profile"] = nAttr(q.ProfileID)
-				} else {
-					in.ProjectionExpression = aws.String("#profile")
 				}
 				inputs = append(inputs, in)
 			}
@@ -213,17 +183,27 @@ func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (per
 					mu.Unlock()
 					return
 				}
-				counts := map[int64]int64{}
-				if q.ProfileID != 0 {
-					counts[q.ProfileID] = int64(out.Count)
+				// The index holds keys only: the profile is in the items.
+				items, err := s.items(ctx, out.Items)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil && !more {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					return
 				}
-				for _, item := range out.Items {
+				counts := map[int64]int64{}
+				for _, item := range items {
 					p, _ := item[attrProfileID].(*types.AttributeValueMemberN)
 					var id int64
 					if p != nil {
 						id, _ = strconv.ParseInt(p.Value, 10, 64)
 					}
-					counts[id]++
+					if q.ProfileID == 0 || id == q.ProfileID {
+						counts[id]++
+					}
 				}
 				if add(counts) || len(out.LastEvaluatedKey) == 0 {
 					return

@@ -36,6 +36,7 @@ const (
 	attrWindowTo    = "window_to"
 	attrEvents      = "events"
 	attrDryRun      = "dry_run"
+	attrPolicy      = "policy_version"
 	attrPHI         = "phi"
 	attrHash        = "hash"
 )
@@ -95,6 +96,7 @@ func marshal(r Record) map[string]types.AttributeValue {
 	putS(attrEventID, r.EventID)
 	putS(attrLeadType, r.LeadType)
 	putS(attrQuotable, r.Quotable)
+	putS(attrPolicy, r.PolicyVersion)
 	if r.HasQuoteValue {
 		item[attrHasQuote] = &types.AttributeValueMemberBOOL{Value: true}
 	}
@@ -153,6 +155,8 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 		Quotable:  str(item, attrQuotable),
 		ReplayID:  str(item, attrReplayID),
 		Hash:      str(item, attrHash),
+
+		PolicyVersion: str(item, attrPolicy),
 	}
 	fail := func(name string) (Record, error) {
 		return Record{}, fmt.Errorf("audit: record %s: attribute %s is malformed", r.ID, name)

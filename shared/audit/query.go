@@ -37,7 +37,8 @@ func parseDay(day string) (time.Time, error) {
 // Day calls fn with every record of a UTC day (by received_at), in key order: received_at, then
 // record ID, across all shards of the by-day index. It streams: it holds at most one page per shard,
 // never the whole day. An error from fn stops it and is returned as is. The index is eventually
-// consistent: read a day once it is over (the digest job runs after SettleTime).
+// consistent: read a day once it is over (the digest job runs after SettleTime). The index holds
+// keys only; each page's records are read from the table itself (see items).
 func (s *Store) Day(ctx context.Context, day string, fn func(Record) error) error {
 	return s.dayItems(ctx, day, func(item map[string]types.AttributeValue) error {
 		r, err := unmarshal(item)
@@ -63,18 +64,18 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": sAttr(table.DayPartition(day, shard))},
 			Limit:                     aws.Int32(dayPageSize),
 		}}
-		if err := c.fill(ctx, s.cfg.DB); err != nil {
+		if err := c.fill(ctx, s); err != nil {
 			return err
 		}
 		if len(c.items) > 0 {
 			h = append(h, c)
 		}
 	}
-	return merge(ctx, s.cfg.DB, h, fn)
+	return s.merge(ctx, h, fn)
 }
 
 // merge calls fn with the items of the cursors (each already filled and not empty) in sort key order.
-func merge(ctx context.Context, db DB, h cursorHeap, fn func(map[string]types.AttributeValue) error) error {
+func (s *Store) merge(ctx context.Context, h cursorHeap, fn func(map[string]types.AttributeValue) error) error {
 	heap.Init(&h)
 	for h.Len() > 0 {
 		c := h[0]
@@ -84,7 +85,7 @@ func merge(ctx context.Context, db DB, h cursorHeap, fn func(map[string]types.At
 			return err
 		}
 		if len(c.items) == 0 {
-			if err := c.fill(ctx, db); err != nil {
+			if err := c.fill(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -105,14 +106,17 @@ type cursor struct {
 	done    bool
 }
 
-// fill fetches pages until it has items or the shard is exhausted.
-func (c *cursor) fill(ctx context.Context, db DB) error {
+// fill fetches pages until it has items or the shard is exhausted: the index's keys, then the
+// items they name, in the index's order.
+func (c *cursor) fill(ctx context.Context, s *Store) error {
 	for len(c.items) == 0 && !c.done {
-		out, err := db.Query(ctx, c.input)
+		out, err := s.cfg.DB.Query(ctx, c.input)
 		if err != nil {
 			return fmt.Errorf("audit: query %s index: %w", aws.ToString(c.input.IndexName), err)
 		}
-		c.items = out.Items
+		if c.items, err = s.items(ctx, out.Items); err != nil {
+			return err
+		}
 		c.input.ExclusiveStartKey = out.LastEvaluatedKey
 		c.done = len(out.LastEvaluatedKey) == 0
 	}
@@ -164,17 +168,23 @@ func (s *Store) RecentEvents(ctx context.Context, trigger string, window time.Du
 			})
 		}
 	}
-	recs, err := s.queryEach(ctx, inputs, limit)
+	entries, err := s.queryEach(ctx, inputs, limit)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(recs, func(i, j int) bool { return earlier(recs[j], recs[i]) })
-	return recs[:min(limit, len(recs))], nil
+	// The index holds keys only: the newest limit entries' records are read from the table.
+	sort.Slice(entries, func(i, j int) bool { return str(entries[i], table.TriggerSK) > str(entries[j], table.TriggerSK) })
+	items, err := s.items(ctx, entries[:min(limit, len(entries))])
+	if err != nil {
+		return nil, err
+	}
+	return unmarshalAll(items)
 }
 
 // PendingEvents returns accepted events still on the outbox that were received more than olderThan
 // ago (so that a sweeper leaves the inline publish of a request in flight alone), oldest first, at
-// most limit, across every outbox shard. The metadata is the bus event's detail; no PHI part is opened.
+// most limit, across every outbox shard. The records hold what the outbox index carries
+// (table.OutboxAttributes: the bus event's detail), never the sealed PHI part or the hash.
 func (s *Store) PendingEvents(ctx context.Context, olderThan time.Duration, limit int) ([]Record, error) {
 	if olderThan < 0 || limit <= 0 {
 		return nil, fmt.Errorf("%w: olderThan must not be negative and limit must be positive", ErrInvalidQuery)
@@ -194,30 +204,77 @@ func (s *Store) PendingEvents(ctx context.Context, olderThan time.Duration, limi
 			Limit: aws.Int32(int32(min(limit, 1000))),
 		})
 	}
-	recs, err := s.queryEach(ctx, inputs, limit)
+	entries, err := s.queryEach(ctx, inputs, limit)
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(recs, func(i, j int) bool { return earlier(recs[i], recs[j]) })
-	return recs[:min(limit, len(recs))], nil
+	sort.Slice(entries, func(i, j int) bool { return str(entries[i], table.OutboxSK) < str(entries[j], table.OutboxSK) })
+	return unmarshalAll(entries[:min(limit, len(entries))])
 }
 
-// earlier orders records by received_at, then ID (as the index sort keys do).
-func earlier(a, b Record) bool {
-	if !a.ReceivedAt.Equal(b.ReceivedAt) {
-		return a.ReceivedAt.Before(b.ReceivedAt)
+func unmarshalAll(items []map[string]types.AttributeValue) ([]Record, error) {
+	recs := make([]Record, 0, len(items))
+	for _, item := range items {
+		r, err := unmarshal(item)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
 	}
-	return a.ID < b.ID
+	return recs, nil
 }
 
-// queryEach runs the queries concurrently, each until it has limit records or is exhausted: every
-// partition is ordered the way the caller wants, so limit from each is enough for limit overall.
-func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, limit int) ([]Record, error) {
+// batchGetMax is BatchGetItem's limit of keys per request.
+const batchGetMax = 100
+
+// items reads the items the index entries name from the table (strongly consistent), in the
+// entries' order; an item deleted since its entry was read is left out. The by-day and by-trigger
+// indexes project keys only: their readers need whole records (the digest and the verifier hash
+// them, the samples open them), and an index that copied the sealed part would charge every
+// webhook's write for it once more.
+func (s *Store) items(ctx context.Context, entries []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	byKey := make(map[[2]string]map[string]types.AttributeValue, len(entries))
+	for start := 0; start < len(entries); start += batchGetMax {
+		var keys []map[string]types.AttributeValue
+		for _, e := range entries[start:min(start+batchGetMax, len(entries))] {
+			keys = append(keys, map[string]types.AttributeValue{table.PK: e[table.PK], table.SK: e[table.SK]})
+		}
+		req := map[string]types.KeysAndAttributes{s.cfg.Table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 { // DynamoDB left some keys unread (throttling, 16 MB): back off, then ask again
+				select {
+				case <-ctx.Done():
+					return nil, fmt.Errorf("audit: read records: %w", ctx.Err())
+				case <-time.After(min(time.Duration(attempt)*50*time.Millisecond, time.Second)):
+				}
+			}
+			out, err := s.cfg.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("audit: read records: %w", err)
+			}
+			for _, item := range out.Responses[s.cfg.Table] {
+				byKey[[2]string{str(item, table.PK), str(item, table.SK)}] = item
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	items := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		if item, ok := byKey[[2]string{str(e, table.PK), str(e, table.SK)}]; ok {
+			items = append(items, item)
+		}
+	}
+	return items, nil
+}
+
+// queryEach runs the queries concurrently, each until it has limit index entries or is exhausted:
+// every partition is ordered the way the caller wants, so limit from each is enough for limit overall.
+func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu       sync.Mutex
-		all      []Record
+		all      []map[string]types.AttributeValue
 		firstErr error
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, parallelQueries)
@@ -228,7 +285,7 @@ func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, li
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			recs, err := s.queryUpTo(ctx, in, limit)
+			entries, err := s.queryUpTo(ctx, in, limit)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -238,7 +295,7 @@ func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, li
 				}
 				return
 			}
-			all = append(all, recs...)
+			all = append(all, entries...)
 		}()
 	}
 	wg.Wait()
@@ -248,22 +305,16 @@ func (s *Store) queryEach(ctx context.Context, inputs []*dynamodb.QueryInput, li
 	return all, nil
 }
 
-func (s *Store) queryUpTo(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]Record, error) {
-	var recs []Record
+func (s *Store) queryUpTo(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]map[string]types.AttributeValue, error) {
+	var entries []map[string]types.AttributeValue
 	for {
 		out, err := s.cfg.DB.Query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("audit: query %s index: %w", aws.ToString(in.IndexName), err)
 		}
-		for _, item := range out.Items {
-			r, err := unmarshal(item)
-			if err != nil {
-				return nil, err
-			}
-			recs = append(recs, r)
-		}
-		if len(recs) >= limit || len(out.LastEvaluatedKey) == 0 {
-			return recs, nil
+		entries = append(entries, out.Items...)
+		if len(entries) >= limit || len(out.LastEvaluatedKey) == 0 {
+			return entries, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}

@@ -56,6 +56,9 @@ type Record struct {
 	Status     int       // the HTTP status answered (0 for the scheduled report)
 	RequestID  string    // API Gateway / Lambda request ID
 	ReceivedAt time.Time // when the request arrived; the store uses its clock when zero
+	// PolicyVersion is the version of the access policy that allowed (or refused) a caller's call
+	// (shared/access), "ssm:7@sha256:…"; empty where no policy applies (webhooks, the schedule).
+	PolicyVersion string
 
 	// Webhook fields: the non-PHI detail of the bus event.
 	Trigger     string    // TriggerNewLead or TriggerUpdatedLead

@@ -296,6 +296,10 @@ func (f *fakeDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynam
 	return nil, errors.New("unexpected GetItem")
 }
 
+func (f *fakeDB) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return nil, errors.New("unexpected BatchGetItem")
+}
+
 func (f *fakeDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return nil, errors.New("unexpected Query")
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
@@ -26,8 +27,19 @@ type DynamoDB interface {
 var _ DynamoDB = (*dynamodb.Client)(nil)
 
 // countAttr holds the number of requests spent on the item's day. "count" is a DynamoDB reserved word,
-// so expressions name it through a placeholder.
-const countAttr = "count"
+// so expressions name it through a placeholder. callersAttr counts the part spent by callers
+// (WithCaller); each caller's own count is its callerAttr.
+const (
+	countAttr   = "count"
+	callersAttr = "callers"
+)
+
+func withValues(a, b map[string]types.AttributeValue) map[string]types.AttributeValue {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
 
 // ErrExhausted is matched (errors.Is) by the error Spend returns when the day's budget is spent.
 var ErrExhausted = errors.New("daily WhatConverts request budget exhausted")
@@ -52,6 +64,49 @@ type Store struct {
 	table string
 	now   func() time.Time
 	log   *slog.Logger
+	// reserved is the share of a key's day kept for spends without a caller (the report);
+	// callerShare the most one caller may spend (see WithShares). Zero: no per-caller bound.
+	reserved, callerShare float64
+}
+
+// WithShares bounds the spends of callers (a context from WithCaller): all callers together at
+// most (1 - reserved) of a key's daily limit, so that the reserved share stays for the daily
+// report, which spends without a caller; one caller at most callerShare of it (at least one
+// request). The report's share is thereby reserved, not a ceiling: it may spend up to the key's
+// whole limit when the callers have left it.
+func WithShares(reserved, callerShare float64) Option {
+	return func(s *Store) { s.reserved, s.callerShare = reserved, callerShare }
+}
+
+type callerKey struct{}
+
+// WithCaller says who spends in ctx: the caller of an action (its IAM principal, an assumed-role
+// session as its role, so that the sessions of a role share one budget).
+func WithCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+func callerOf(ctx context.Context) string {
+	c, _ := ctx.Value(callerKey{}).(string)
+	return c
+}
+
+// Limits are what a caller may spend of a key whose daily limit is limit: all callers together,
+// and one caller. Without shares, both are the key's limit.
+func (s *Store) Limits(limit int64) (callers, oneCaller int64) {
+	if s.callerShare <= 0 {
+		return limit, limit
+	}
+	callers = limit - int64(math.Floor(s.reserved*float64(limit)))
+	oneCaller = min(callers, max(1, int64(math.Floor(s.callerShare*float64(limit)))))
+	return max(callers, 0), max(oneCaller, 0)
+}
+
+// callerAttr is the attribute of one caller's count on a key's day item: a hash, so that the
+// table holds no ARN and any ARN makes a valid attribute name.
+func callerAttr(caller string) string {
+	sum := sha256.Sum256([]byte("wcbridge/budget-caller/v1\x00" + caller))
+	return "caller_" + hex.EncodeToString(sum[:8])
 }
 
 // Option configures a Store.
@@ -77,6 +132,10 @@ func New(db DynamoDB, tableName string, opts ...Option) *Store {
 // Spend spends one request of key's budget for today (UTC) if fewer than limit have been spent, and
 // returns the count including this one. When limit requests have already been spent it spends nothing
 // and returns an *ExhaustedError (errors.Is ErrExhausted). It costs exactly one write.
+//
+// With WithShares, a spend by a caller (WithCaller) must also fit the callers' part and the
+// caller's own share: the same write counts the key, all callers and this caller, on one item, and
+// refuses if any bound is reached.
 func (s *Store) Spend(ctx context.Context, key string, limit int64) (int64, error) {
 	used, err := s.spend(ctx, key, limit)
 	if s.log != nil {
@@ -95,6 +154,23 @@ func (s *Store) spend(ctx context.Context, key string, limit int64) (int64, erro
 	if limit <= 0 {
 		return 0, &ExhaustedError{Limit: limit, RetryAfter: UntilReset(now)}
 	}
+	keyLimit := limit
+	update := "SET #exp = if_not_exists(#exp, :exp) ADD #n :one"
+	cond := "(attribute_not_exists(#n) OR #n < :limit)"
+	names := map[string]string{"#n": countAttr, "#exp": table.ExpiresAt}
+	values := map[string]types.AttributeValue{}
+	if caller := callerOf(ctx); caller != "" && s.callerShare > 0 {
+		callers, one := s.Limits(limit)
+		if callers <= 0 || one <= 0 {
+			return 0, &ExhaustedError{Limit: min(callers, one), RetryAfter: UntilReset(now)}
+		}
+		update += ", #a :one, #c :one"
+		cond += " AND (attribute_not_exists(#a) OR #a < :callers) AND (attribute_not_exists(#c) OR #c < :caller)"
+		names["#a"], names["#c"] = callersAttr, callerAttr(caller)
+		values[":callers"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(callers, 10)}
+		values[":caller"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(one, 10)}
+		limit = min(limit, one) // what the refusal reports
+	}
 	pk, sk := table.BudgetKey(key, table.Day(now))
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
@@ -103,17 +179,14 @@ func (s *Store) spend(ctx context.Context, key string, limit int64) (int64, erro
 			table.SK: &types.AttributeValueMemberS{Value: sk},
 		},
 		// The TTL is set on the first spend of the day and then left alone.
-		UpdateExpression:    aws.String("SET #exp = if_not_exists(#exp, :exp) ADD #n :one"),
-		ConditionExpression: aws.String("attribute_not_exists(#n) OR #n < :limit"),
-		ExpressionAttributeNames: map[string]string{
-			"#n":   countAttr,
-			"#exp": table.ExpiresAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		UpdateExpression:         aws.String(update),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: names,
+		ExpressionAttributeValues: withValues(values, map[string]types.AttributeValue{
 			":one":   &types.AttributeValueMemberN{Value: "1"},
-			":limit": &types.AttributeValueMemberN{Value: strconv.FormatInt(limit, 10)},
+			":limit": &types.AttributeValueMemberN{Value: strconv.FormatInt(keyLimit, 10)},
 			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(table.ExpiryAfter(now, table.BudgetRetention), 10)},
-		},
+		}),
 		ReturnValues: types.ReturnValueUpdatedNew,
 	})
 	if err != nil {

@@ -182,6 +182,66 @@ func TestTheStoredItemHoldsNoTokenAndExpires(t *testing.T) {
 	}
 }
 
+// Per-caller fairness: one caller cannot spend a key's whole day, the callers together never spend
+// the report's reserved share, and the report (no caller) may spend its share and whatever the
+// callers left: reserved, not a ceiling.
+func TestCallerSharesAndTheReportsReservation(t *testing.T) {
+	db := testenv.DynamoDB(t)
+	tbl := testenv.Table(t, db)
+	clk := newClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	// A key of 20 a day: 10 (0.5) reserved for the report, 6 (0.3) at most per caller.
+	s := New(db, tbl, WithClock(clk.Now), WithShares(0.5, 0.3))
+	const key, limit = "fair-key", 20
+	if callers, one := s.Limits(limit); callers != 10 || one != 6 {
+		t.Fatalf("Limits(20) = %d, %d; want 10, 6", callers, one)
+	}
+	spend := func(caller string, n int) (ok int) {
+		t.Helper()
+		ctx := context.Background()
+		if caller != "" {
+			ctx = WithCaller(ctx, caller)
+		}
+		for range n {
+			_, err := s.Spend(ctx, key, limit)
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, ErrExhausted):
+				t.Fatal(err)
+			}
+		}
+		return ok
+	}
+	if got := spend("arn:aws:iam::123456789012:role/greedy", 50); got != 6 {
+		t.Fatalf("one caller spent %d, want its share of 6", got)
+	}
+	if got := spend("arn:aws:iam::123456789012:role/other", 50); got != 4 {
+		t.Fatalf("a second caller spent %d, want the 4 the callers have left", got)
+	}
+	if got := spend("arn:aws:iam::123456789012:role/third", 1); got != 0 {
+		t.Fatal("the callers together spent into the report's reservation")
+	}
+	if got := spend("", 50); got != 10 {
+		t.Fatalf("the report spent %d, want the whole rest of the key's day (10)", got)
+	}
+	if used, err := s.Used(context.Background(), key); err != nil || used != limit {
+		t.Fatalf("Used = %d, %v; want the key's limit exactly", used, err)
+	}
+	// The next day starts again for everyone.
+	clk.Set(clk.Now().Add(24 * time.Hour))
+	if got := spend("arn:aws:iam::123456789012:role/greedy", 1); got != 1 {
+		t.Fatal("the caller's share did not reset at midnight UTC")
+	}
+	// Without shares (the report's own store), a caller is only bound by the key.
+	plain := New(db, tbl, WithClock(clk.Now))
+	ctx := WithCaller(context.Background(), "arn:aws:iam::123456789012:role/greedy")
+	for i := range 19 {
+		if _, err := plain.Spend(ctx, key, limit); err != nil {
+			t.Fatalf("spend %d without shares: %v", i, err)
+		}
+	}
+}
+
 // The dashboard's "budget left" comes from these lines: each spend says what is left of its limit,
 // and a refusal says the budget is gone. They name the key by its hash only.
 func TestEverySpendLogsWhatIsLeft(t *testing.T) {

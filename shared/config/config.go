@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Environment variable names, as template.yaml sets them.
@@ -55,6 +56,22 @@ const (
 	EnvLambdaFunctionName   = "AWS_LAMBDA_FUNCTION_NAME" // set by Lambda (and aws-lambda-rie)
 	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
 	defaultReportBudgetPart = 0.5
+	defaultCallerBudgetPart = 0.25
+)
+
+// Environment variable names of access control (shared/access) and of the per-caller budget.
+// Deployed: the policy's parameter, and the parameter holding the API's ID (a function cannot name
+// its own API in its environment: that is a circular dependency in CloudFormation). Locally: a
+// policy file or the built-in local policy, and the API ID itself.
+const (
+	EnvAccessPolicyParameter = "ACCESS_POLICY_PARAMETER"
+	EnvAccessPolicyFile      = "WCBRIDGE_ACCESS_POLICY_FILE"
+	EnvAccessPolicyBuiltin   = "WCBRIDGE_ACCESS_POLICY_BUILTIN"
+	EnvAPIIDParameter        = "API_ID_PARAMETER"
+	EnvAPIID                 = "API_ID"
+	EnvAccountID             = "ACCOUNT_ID"
+	EnvSSMEndpoint           = "SSM_ENDPOINT"
+	EnvCallerBudgetShare     = "CALLER_BUDGET_SHARE"
 )
 
 // Config is every setting a function may need. Each function checks the ones it uses with Require.
@@ -66,7 +83,19 @@ type Config struct {
 	EventBus          string
 	WhatConvertsURL   string
 	ReportProfiles    []int64
-	ReportBudgetShare float64 // the share of a key's daily budget the report may spend, (0, 1]
+	ReportBudgetShare float64 // the share of a key's daily budget kept for the report, (0, 1]
+	// CallerBudgetShare is the most of a key's daily budget one caller of the actions may spend,
+	// (0, 1] (default 0.25): one caller cannot spend a key's whole day.
+	CallerBudgetShare float64
+	// Access control (see the Env names): the policy's parameter or file, or the built-in local
+	// policy ("local"); the API the events must come through (its ID, or the parameter holding it)
+	// and its account.
+	AccessPolicyParameter string
+	AccessPolicyFile      string
+	AccessPolicyBuiltin   string
+	APIIDParameter        string
+	APIID                 string
+	AccountID             string
 	// OutboxSettle is how old an unpublished event must be before the publisher sweeps it, so that
 	// it does not race the inline publish still in flight (0: the publisher's default, 30 s).
 	OutboxSettle time.Duration
@@ -87,6 +116,7 @@ type Config struct {
 	EventBridgeEndpoint string
 	SecretsEndpoint     string
 	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
+	SSMEndpoint         string
 
 	lookup func(string) (string, bool)
 }
@@ -114,8 +144,17 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 		SecretsEndpoint:     get(EnvSecretsEndpoint),
 		LambdaEndpoint:      get(EnvLambdaEndpoint),
 		FunctionName:        get(EnvLambdaFunctionName),
+		SSMEndpoint:         get(EnvSSMEndpoint),
 		ReportBudgetShare:   defaultReportBudgetPart,
-		lookup:              lookup,
+		CallerBudgetShare:   defaultCallerBudgetPart,
+
+		AccessPolicyParameter: get(EnvAccessPolicyParameter),
+		AccessPolicyFile:      get(EnvAccessPolicyFile),
+		AccessPolicyBuiltin:   get(EnvAccessPolicyBuiltin),
+		APIIDParameter:        get(EnvAPIIDParameter),
+		APIID:                 get(EnvAPIID),
+		AccountID:             get(EnvAccountID),
+		lookup:                lookup,
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -155,6 +194,14 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s must be a number in (0, 1]", EnvReportBudgetShare))
 		} else {
 			c.ReportBudgetShare = v
+		}
+	}
+	if s := get(EnvCallerBudgetShare); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v <= 0 || v > 1 {
+			errs = append(errs, fmt.Errorf("%s must be a number in (0, 1]", EnvCallerBudgetShare))
+		} else {
+			c.CallerBudgetShare = v
 		}
 	}
 	if s := get(EnvOutboxSettle); s != "" {
@@ -254,6 +301,11 @@ func endpoint(s string) *string {
 		return nil
 	}
 	return aws.String(s)
+}
+
+// SSM is a Systems Manager client, at the local endpoint when one is set.
+func (c Config) SSM(cfg aws.Config) *ssm.Client {
+	return ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(c.SSMEndpoint) })
 }
 
 // SecretsManager is the narrow Secrets Manager API Secret needs.

@@ -41,6 +41,8 @@ type access struct {
 	auth    Authorizer
 	caller  string
 	allowed map[int64]bool
+	// version is the policy version that decided, for the audit record.
+	version string
 }
 
 func newAccess(auth Authorizer, caller string) *access {
@@ -63,7 +65,12 @@ func (a *access) view(ctx context.Context, r Report) (v View, ok bool, err error
 	for _, p := range r.Profiles {
 		allowed, seen := a.allowed[p.ProfileID]
 		if !seen {
-			if allowed, _, err = a.auth.Authorize(ctx, a.caller, ActionGetReport, p.ProfileID); err != nil {
+			var version string
+			allowed, version, err = a.auth.Authorize(ctx, a.caller, ActionGetReport, p.ProfileID)
+			if version != "" {
+				a.version = version
+			}
+			if err != nil {
 				return View{}, false, fmt.Errorf("report: access policy on profile %d: %w", p.ProfileID, err)
 			}
 			a.allowed[p.ProfileID] = allowed

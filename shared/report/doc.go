@@ -36,9 +36,9 @@
 // duplicates (the flags WhatConverts sets). A lead whose date_created falls outside the day is not
 // counted.
 //
-// Quota. The report spends at most REPORT_BUDGET_SHARE of each key's daily budget (BudgetLimits): it
-// spends the same per-key counters as the actions, with its share as the limit, so it stops there
-// and the rest of the day stays the actions'. A profile that cannot be read to the end is
+// Quota. REPORT_BUDGET_SHARE of each key's daily budget is reserved for the report: the actions'
+// callers together never spend it (budget.WithShares). The report spends the same per-key counters
+// without a caller, so it may use its share and whatever the actions left. A profile that cannot be read to the end is
 // "partial": true with a fixed "partial_reason" (no_credentials, budget_exhausted, rate_limited,
 // upstream_timeout, upstream_error, internal_error), its counts covering the leads read before it
 // stopped; the other profiles go on, and the run succeeds (rerun the date once the budget resets).

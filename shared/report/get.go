@@ -47,6 +47,9 @@ type Get struct {
 	// Access decides which profiles' reports a caller may read (action get-report). Nil refuses
 	// every request.
 	Access Authorizer
+	// Origin, when set, is the API the events must come through: an event naming another API or
+	// account is refused before its identity is believed (shared/wiring sets it).
+	Origin *httpapi.Origin
 	Now    func() time.Time // time.Now when nil
 	Log    *slog.Logger     // slog.Default() when nil
 }
@@ -61,7 +64,11 @@ func (g *Get) Handle(ctx context.Context, req httpapi.Request) (httpapi.Response
 	if req.Resource == ListResource {
 		rec.Action = ActionListReports
 	}
-	caller, err := httpapi.Caller(req)
+	callerOf := httpapi.Caller
+	if g.Origin != nil {
+		callerOf = g.Origin.Caller
+	}
+	caller, err := callerOf(req)
 	if err != nil {
 		rec.Actor = UnauthenticatedActor
 		return g.finish(ctx, rec, nil, audit.OutcomeRejected, httpapi.Error(err)), nil
@@ -101,6 +108,7 @@ func (g *Get) one(ctx context.Context, rec audit.Record, req httpapi.Request) ht
 	}
 	acc := newAccess(g.Access, rec.Actor)
 	v, ok, err := acc.view(ctx, r)
+	rec.PolicyVersion = acc.version
 	if err != nil || !ok {
 		return g.deny(ctx, rec, logAttrs, err)
 	}

@@ -82,9 +82,10 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// daily is the report handler as shared/wiring builds it for these profiles and budget share, on the
-// test's clock and logs.
-func (e *env) daily(t *testing.T, profiles string, share float64) *Daily {
+// daily is the report handler as shared/wiring builds it for these profiles, on the test's clock and
+// logs: it spends each key's budget without a caller, up to the key's limit (its share is reserved on
+// the actions' side, not a ceiling here).
+func (e *env) daily(t *testing.T, profiles string) *Daily {
 	t.Helper()
 	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger()}
 	if profiles == "" {
@@ -101,10 +102,8 @@ func (e *env) daily(t *testing.T, profiles string, share float64) *Daily {
 		}
 		d.Profiles = append(d.Profiles, id)
 	}
-	profileLimit, masterLimit := BudgetLimits(share)
 	d.WhatConverts = whatconverts.New(e.url,
-		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))),
-		whatconverts.WithDailyLimits(profileLimit, masterLimit))
+		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))))
 	return d
 }
 
@@ -205,7 +204,7 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 		e.sim.AddLeadsBetween(id, 40, reportDay.Add(-6*time.Hour), reportDay)
 		e.sim.AddLeadsBetween(id, 10, reportDay.Add(24*time.Hour), runAt)
 	}
-	d := e.daily(t, "1001,1002,1003", 0.5)
+	d := e.daily(t, "1001,1002,1003")
 	scheduled := json.RawMessage(`{"schedule_arn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/daily","scheduled_time":"2026-11-29T00:15:00Z"}`)
 
 	res, err := d.Handle(context.Background(), scheduled)
@@ -279,7 +278,7 @@ func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
 	for _, at := range edges {
 		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
 	}
-	d := e.daily(t, "1001", 0.5)
+	d := e.daily(t, "1001")
 	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -301,22 +300,22 @@ func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
 	}
 }
 
-// A budget share too small for one profile's remaining day marks that profile partial; the others,
-// with their own keys, are complete.
+// A key with too little of its day left marks that profile partial; the others, with their own
+// keys, are complete. The report's share is not a ceiling: the report reads the other profiles'
+// two pages each whatever REPORT_BUDGET_SHARE is.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 	e := newEnv(t)
 	for _, id := range []int64{1001, 1002, 1003} {
 		e.sim.AddLeadsBetween(id, 3000, reportDay, reportDay.Add(24*time.Hour)) // 2 pages each
 	}
-	// share 0.01: the report may spend 10 of a profile key's 1,000. The actions already spent 9 of
-	// 1002's today: one page is left for the report.
+	// 999 of 1002's 1,000 are already spent today: one page is left for the report.
 	spent := budget.New(e.db, e.table, budget.WithClock(e.clock.Now))
-	for range 9 {
+	for range 999 {
 		if _, err := spent.Spend(context.Background(), budget.KeyID(e.keys[1002].Token), 1000); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := e.daily(t, "1001,1002,1003", 0.01)
+	d := e.daily(t, "1001,1002,1003")
 	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
 	if err != nil {
 		t.Fatalf("a partial profile failed the run: %v", err)
@@ -343,8 +342,8 @@ func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 		t.Fatalf("WhatConverts saw %d requests for 1002, want 1: the budget refuses before calling", n)
 	}
 	used, err := spent.Used(context.Background(), budget.KeyID(e.keys[1002].Token))
-	if err != nil || used != 10 {
-		t.Fatalf("1002's budget used %d (%v), want 10: the report stops at its share", used, err)
+	if err != nil || used != 1000 {
+		t.Fatalf("1002's budget used %d (%v), want 1000: the report stops at the key's limit", used, err)
 	}
 	assertNoPHI(t, "the logs", e.logs.String())
 }
@@ -404,7 +403,7 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
 
-	d := e.daily(t, "", 0.5)
+	d := e.daily(t, "")
 	if d.WhatConverts != nil {
 		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
 	}
@@ -494,7 +493,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.sim.AddLeadsBetween(1001, 30, reportDay, reportDay.Add(24*time.Hour))
-	d := e.daily(t, "1001", 0.5)
+	d := e.daily(t, "1001")
 	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
 		t.Fatal(err)
 	}

@@ -337,18 +337,6 @@ func TestPartialReasonIsAFixedCode(t *testing.T) {
 	}
 }
 
-func TestBudgetLimitsAreTheShareOfEachKeyKind(t *testing.T) {
-	for _, tc := range []struct {
-		share           float64
-		profile, master int64
-	}{{0.5, 500, 5000}, {1, 1000, 10000}, {0.25, 250, 2500}, {0.0001, 1, 1}} {
-		p, m := BudgetLimits(tc.share)
-		if p != tc.profile || m != tc.master {
-			t.Errorf("BudgetLimits(%v) = %d, %d; want %d, %d", tc.share, p, m, tc.profile, tc.master)
-		}
-	}
-}
-
 func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)

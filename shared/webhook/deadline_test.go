@@ -56,6 +56,10 @@ func (d *stuckDB) GetItem(ctx context.Context, _ *dynamodb.GetItemInput, _ ...fu
 	return nil, d.wait(ctx)
 }
 
+func (d *stuckDB) BatchGetItem(ctx context.Context, _ *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return nil, d.wait(ctx)
+}
+
 func (d *stuckDB) Query(ctx context.Context, _ *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return nil, d.wait(ctx)
 }

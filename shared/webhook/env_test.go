@@ -52,7 +52,7 @@ func newEnv(t testing.TB) *env {
 	}
 	e.ingest = &Ingest{Tokens: tokens, Store: e.writer, Bus: e.bus.fake(), EventBus: testBus, Log: testLogger()}
 	e.outbox = &Publisher{Store: e.writer, Bus: e.bus.fake(), EventBus: testBus, Log: testLogger(), Settle: time.Nanosecond}
-	e.samples = &Samples{Store: e.reader, Log: testLogger()}
+	e.samples = &Samples{Store: e.reader, Access: allowAll{}, Log: testLogger()}
 	counter.reset()
 	return e
 }

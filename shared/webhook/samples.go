@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/deadline"
@@ -39,12 +40,30 @@ type SampleReader interface {
 
 var _ SampleReader = (*audit.Store)(nil)
 
+// Authorizer is the access policy as the samples route asks it (shared/access's Authorizer is one):
+// may the caller see samples on a profile, and on any profile at all.
+type Authorizer interface {
+	Authorize(ctx context.Context, principalARN, action string, profileID int64) (allowed bool, policyVersion string, err error)
+	Anywhere(ctx context.Context, principalARN, action string) (allowed bool, policyVersion string, err error)
+}
+
+var _ Authorizer = (*access.Authorizer)(nil)
+
 // Samples handles GET /triggers/{trigger}/samples: the events of a trigger received in the last 5
 // minutes, decrypted, for building a workflow against real data. Every call is audited as a PHI read
 // by the calling IAM principal, naming the leads (and, sealed, the events) it read.
+//
+// Only the events of profiles on which the access policy lets the caller trigger-samples are
+// answered (others are neither decrypted nor named); a caller who may see samples of no profile is
+// answered 403 and the refusal audited. The window's newest SamplesLimit events are read, then
+// filtered.
 type Samples struct {
 	Store SampleReader
-	Log   *slog.Logger
+	// Access is the access policy; nil denies every request (never fail open).
+	Access Authorizer
+	// Origin, when set, is the API the events must come through (BuildSamples sets it).
+	Origin *httpapi.Origin
+	Log    *slog.Logger
 }
 
 // SamplesResponse is the body of a 200 answer.
@@ -72,7 +91,11 @@ type readPayload struct {
 // Handle answers one samples request.
 func (h *Samples) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	reqID := httpapi.RequestID(req)
-	caller, err := httpapi.Caller(req)
+	callerOf := httpapi.Caller
+	if h.Origin != nil {
+		callerOf = h.Origin.Caller
+	}
+	caller, err := callerOf(req)
 	if err != nil {
 		h.logger().InfoContext(ctx, "trigger samples refused", "request_id", reqID, "status", http.StatusForbidden)
 		return httpapi.Error(err), nil
@@ -84,6 +107,12 @@ func (h *Samples) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 	if trigger != audit.TriggerNewLead && trigger != audit.TriggerUpdatedLead {
 		rec.Outcome, rec.Status = audit.OutcomeRejected, http.StatusNotFound
 		return h.answer(ctx, rec, nil, httpapi.Error(apierr.New(apierr.NotFound, "unknown trigger; use new-lead or updated-lead"))), nil
+	}
+
+	may, err := h.mayAnywhere(ctx, &rec)
+	if err != nil {
+		rec.Outcome, rec.Status = audit.OutcomeRejected, http.StatusForbidden
+		return h.answer(ctx, rec, nil, httpapi.Error(err)), nil
 	}
 
 	recs, err := h.Store.RecentEvents(ctx, trigger, SamplesWindow, SamplesLimit)
@@ -98,6 +127,9 @@ func (h *Samples) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 	read := readPayload{Trigger: trigger, EventIDs: make([]string, 0, len(recs))}
 	size := 0
 	for _, r := range recs {
+		if !may(ctx, r.ProfileID) {
+			continue // another profile's: not opened, not named
+		}
 		lead, err := h.Store.OpenPayload(ctx, r)
 		if err != nil || !json.Valid(lead) {
 			// A record that does not open is an integrity failure (or a key outage): answer nothing
@@ -135,8 +167,31 @@ func (h *Samples) answer(ctx context.Context, rec audit.Record, payload []byte, 
 		return httpapi.Error(apierr.Wrap(err, apierr.Internal, "internal error"))
 	}
 	h.logger().InfoContext(ctx, "trigger samples", "request_id", rec.RequestID, "audit_id", stored.ID,
-		"outcome", string(rec.Outcome), "status", rec.Status, "leads", len(rec.LeadIDs))
+		"outcome", string(rec.Outcome), "status", rec.Status, "leads", len(rec.LeadIDs), "policy_version", rec.PolicyVersion)
 	return resp
+}
+
+// mayAnywhere refuses (403, the policy's version on rec) a caller who may see samples of no
+// profile, and otherwise returns the per-profile check, asked once per profile.
+func (h *Samples) mayAnywhere(ctx context.Context, rec *audit.Record) (func(context.Context, int64) bool, error) {
+	if h.Access == nil {
+		return nil, access.ForbiddenAnywhere(ActionTriggerSamples)
+	}
+	ok, version, err := h.Access.Anywhere(ctx, rec.Actor, ActionTriggerSamples)
+	rec.PolicyVersion = version
+	if err != nil || !ok {
+		return nil, access.ForbiddenAnywhere(ActionTriggerSamples)
+	}
+	seen := map[int64]bool{}
+	return func(ctx context.Context, profileID int64) bool {
+		allowed, done := seen[profileID]
+		if !done {
+			ok, _, err := h.Access.Authorize(ctx, rec.Actor, ActionTriggerSamples, profileID)
+			allowed = err == nil && ok
+			seen[profileID] = allowed
+		}
+		return allowed
+	}, nil
 }
 
 func (h *Samples) logger() *slog.Logger { return loggerOr(h.Log) }

@@ -26,8 +26,25 @@ func samplesRequest(trigger, caller string) events.APIGatewayProxyRequest {
 		PathParameters: map[string]string{"trigger": trigger},
 	}
 	req.RequestContext.RequestID = "req-" + randomHex(8)
+	req.RequestContext.APIID, req.RequestContext.AccountID = testAPIID, testAccountID
 	req.RequestContext.Identity.UserArn = caller
 	return req
+}
+
+// The API the test events come through.
+const (
+	testAPIID     = "a1b2c3d4e5"
+	testAccountID = "123456789012"
+)
+
+// allowAll is an authorizer that permits everything, for tests about anything else.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, string, string, int64) (bool, string, error) {
+	return true, "test-allow-all", nil
+}
+func (allowAll) Anywhere(context.Context, string, string) (bool, string, error) {
+	return true, "test-allow-all", nil
 }
 
 func (e *env) sample(req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, SamplesResponse) {

@@ -228,7 +228,7 @@ func recentLeads(n, size int) fakeSampleReader {
 func TestSamplesAnswerNothingUnlessTheReadIsAudited(t *testing.T) {
 	store := recentLeads(3, 100)
 	store.AppendFn = func(context.Context, audit.Record, []byte) (audit.Record, error) { return audit.Record{}, errTable }
-	resp, err := (&Samples{Store: store, Log: testLogger()}).Handle(context.Background(), samplesRequest("new-lead", callerARN))
+	resp, err := (&Samples{Store: store, Access: allowAll{}, Log: testLogger()}).Handle(context.Background(), samplesRequest("new-lead", callerARN))
 	if err != nil || resp.StatusCode != 500 || strings.Contains(resp.Body, "nnnn") {
 		t.Fatalf("got %d %s %v; want 500 and no lead", resp.StatusCode, resp.Body, err)
 	}
@@ -242,7 +242,7 @@ func TestSamplesThatDoNotOpenFailTheReadAndAreAuditedAsFailed(t *testing.T) {
 		audited = append(audited, r)
 		return r, nil
 	}
-	resp, _ := (&Samples{Store: store, Log: testLogger()}).Handle(context.Background(), samplesRequest("updated-lead", callerARN))
+	resp, _ := (&Samples{Store: store, Access: allowAll{}, Log: testLogger()}).Handle(context.Background(), samplesRequest("updated-lead", callerARN))
 	if resp.StatusCode != 500 || len(audited) != 1 || audited[0].Outcome != audit.OutcomeFailed || audited[0].Actor != callerARN {
 		t.Fatalf("got %d, audited %+v", resp.StatusCode, audited)
 	}
@@ -253,7 +253,7 @@ func TestSamplesStayUnderTheLambdaResponseLimit(t *testing.T) {
 	store := recentLeads(30, size)
 	var audited audit.Record
 	store.AppendFn = func(_ context.Context, r audit.Record, _ []byte) (audit.Record, error) { audited = r; return r, nil }
-	resp, err := (&Samples{Store: store, Log: testLogger()}).Handle(context.Background(), samplesRequest("new-lead", callerARN))
+	resp, err := (&Samples{Store: store, Access: allowAll{}, Log: testLogger()}).Handle(context.Background(), samplesRequest("new-lead", callerARN))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("got %d %v", resp.StatusCode, err)
 	}

@@ -72,7 +72,7 @@ func newRouteTable(tmpl *samtemplate.Template) (*routeTable, error) {
 			if other, taken := res.methods[e.Method]; taken {
 				return nil, fmt.Errorf("apigateway: %s %s is both %s's and %s's", e.Method, e.Path, other.fn.LogicalID, fn.LogicalID)
 			}
-			res.methods[e.Method] = &route{api: api, apiID: stableID(e.RestAPIID, 10), fn: fn, event: e, resource: res}
+			res.methods[e.Method] = &route{api: api, apiID: APIID(e.RestAPIID), fn: fn, event: e, resource: res}
 		}
 	}
 	sort.Slice(t.resources, func(i, j int) bool { return t.resources[i].path < t.resources[j].path })
@@ -209,6 +209,10 @@ func unescape(s string) string {
 
 // stableID derives an API Gateway style ID (lower-case letters and digits) from a name, so that the
 // same template gives the same IDs on every run.
+// APIID is the ID the local gateway gives the REST API of that logical ID: requestContext.apiId of
+// its events, as API Gateway gives each deployed API its own.
+func APIID(logicalID string) string { return stableID(logicalID, 10) }
+
 func stableID(name string, n int) string {
 	sum := sha256.Sum256([]byte(name))
 	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))[:n]

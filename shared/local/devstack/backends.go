@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/local/apigateway"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
@@ -221,6 +223,22 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 		delete(env, config.EnvWhatConvertsARN)
 		env[config.EnvWhatConvertsLocal] = b.WhatConvertsCredentials
 		env[config.EnvWhatConvertsURL] = b.WhatConvertsURL
+	}
+	// Access control: the local policy instead of the parameter, and the local gateway's ID of the
+	// function's API instead of the parameter that holds the deployed one.
+	if _, declared := fn.Environment[config.EnvAccessPolicyParameter]; declared {
+		delete(env, config.EnvAccessPolicyParameter)
+		if b.Options.AccessPolicyFile != "" {
+			env[config.EnvAccessPolicyFile] = b.Options.AccessPolicyFile
+		} else {
+			env[config.EnvAccessPolicyBuiltin] = access.BuiltinLocal
+		}
+	}
+	if _, declared := fn.Environment[config.EnvAPIIDParameter]; declared {
+		delete(env, config.EnvAPIIDParameter)
+		if len(fn.APIEvents) > 0 {
+			env[config.EnvAPIID] = apigateway.APIID(fn.APIEvents[0].RestAPIID)
+		}
 	}
 	for k, v := range b.baseEnv() {
 		env[k] = v

@@ -134,6 +134,10 @@ func (s *Stack) Banner(now time.Time) string {
 	if strings.Contains(strings.Join(append(tokens, keyID, secret), ","), "...") {
 		fmt.Fprintf(&b, "  (values you set are shown by their first four characters; put yours in their place below)\n")
 	}
+	for _, c := range o.Callers {
+		fmt.Fprintf(&b, "  local caller %s: %s (WCBRIDGE_LOCAL_CALLERS_FILE)\n", c.AccessKeyID, c.ARN)
+	}
+	fmt.Fprintf(&b, "\nAccess policy: %s\n", s.AccessPolicy())
 
 	fmt.Fprintf(&b, "\nTry:\n")
 	for _, ex := range Examples(s.APIURL, s.LambdaURL, tokens[0], keyID, secret, s.Sim != nil) {

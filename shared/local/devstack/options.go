@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/local/apigateway"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 )
 
@@ -61,6 +62,14 @@ type Options struct {
 	// AccessKeyID and SecretAccessKey are the local IAM caller's key; defaults DefaultAccessKeyID and
 	// DefaultSecretAccessKey.
 	AccessKeyID, SecretAccessKey string
+
+	// AccessPolicyFile is a Cedar policy file the IAM routes are authorised with, read again when
+	// it changes (WCBRIDGE_ACCESS_POLICY_FILE). Empty: the built-in policy, access.LocalPolicy, which
+	// permits the default local caller everything.
+	AccessPolicyFile string
+	// Callers are more local IAM callers, each with its own access key (WCBRIDGE_LOCAL_CALLERS_FILE,
+	// see ParseCallers), besides the default one.
+	Callers []apigateway.Principal
 
 	// Table is the audit table's name (default DefaultTable); created if missing.
 	Table string
@@ -121,6 +130,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Table == "" {
 		o.Table = DefaultTable
+	}
+	keys := map[string]bool{o.AccessKeyID: true}
+	for _, c := range o.Callers {
+		if keys[c.AccessKeyID] {
+			return o, fmt.Errorf("devstack: access key %s is given to two local callers", c.AccessKeyID)
+		}
+		keys[c.AccessKeyID] = true
 	}
 	if len(o.ReportProfiles) == 0 {
 		o.ReportProfiles = SimulatorProfiles

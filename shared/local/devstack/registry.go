@@ -34,9 +34,8 @@ var registry = map[string]builder{
 	"CreateLeadFunction":     handler(wireactions.CreateLead, actionHandle),
 	"UpdateLeadFunction":     handler(wireactions.UpdateLead, actionHandle),
 	"DailyReportFunction":    handler(wirereport.DailyReport, func(h *report.Daily) any { return h.Handle }),
-	"GetReportFunction":      handler(localReportAccess(wirereport.GetReport), func(h *report.Get) any { return h.Handle }),
-	// Deployed, the function refuses every replay until the access policy is wired into wirereplay.
-	"ReplayFunction": handler(wirereplay.WithAuthorizer(localAccess{}), func(h *replay.Handler) any { return h.Handle }),
+	"GetReportFunction":      handler(wirereport.GetReport, func(h *report.Get) any { return h.Handle }),
+	"ReplayFunction":         handler(wirereplay.Replay, func(h *replay.Handler) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }

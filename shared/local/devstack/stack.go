@@ -118,9 +118,10 @@ func start(ctx context.Context, opts Options, reg map[string]builder) (*Stack, e
 	}
 	s.detach = s.Rules.Attach(b.Bus)
 	gw, err := apigateway.NewGateway(s.Functions, apigateway.GatewayOptions{
-		Principals: []apigateway.Principal{apigateway.LocalPrincipal(b.Options.AccessKeyID, b.Options.SecretAccessKey)},
-		Stage:      stageOf(tmpl),
-		Logger:     b.Options.Logger,
+		Principals: append([]apigateway.Principal{apigateway.LocalPrincipal(b.Options.AccessKeyID, b.Options.SecretAccessKey)},
+			b.Options.Callers...),
+		Stage:  stageOf(tmpl),
+		Logger: b.Options.Logger,
 	})
 	if err != nil {
 		return nil, err

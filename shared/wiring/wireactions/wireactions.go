@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/actions"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
@@ -34,8 +35,9 @@ func UpdateLead(ctx context.Context, cfg config.Config, log *slog.Logger) (*acti
 	return action(ctx, cfg, log, true, actions.UpdateLeadHandler)
 }
 
-// action builds one action: the WhatConverts credentials (read once), a WhatConverts client spending
-// the keys' daily budgets in the table, an audit store that seals but never opens, and, when
+// action builds one action: the access policy and the API its events must come through
+// (access.Build), the WhatConverts credentials (read once), a WhatConverts client spending the keys'
+// daily budgets in the table (each caller at most its share, the report's share left alone), an audit store that seals but never opens, and, when
 // idempotent, the Idempotency-Key store (which seals and opens stored answers, so create and update
 // need kms:Decrypt). The rules of WORKFLOW_RULE_ARNS may invoke the function directly; the template
 // sets them on UpdateLeadFunction only.
@@ -61,13 +63,22 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	if err != nil {
 		return nil, err
 	}
+	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	if err != nil {
+		return nil, err
+	}
 	db, enc := cfg.DynamoDB(ac), wiring.Encryptor(cfg, ac)
+	// Each caller spends at most CALLER_BUDGET_SHARE of a key's day, and all callers together leave
+	// REPORT_BUDGET_SHARE of it to the daily report.
+	spend := budget.New(db, cfg.Table, budget.WithLogger(log), budget.WithShares(cfg.ReportBudgetShare, cfg.CallerBudgetShare))
 	d := actions.Deps{
-		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log)))),
+		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(spend)),
 		Credentials:   creds,
 		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc}),
 		Logger:        log,
 		WorkflowRules: cfg.WorkflowRules,
+		Access:        authz,
+		Origin:        &origin,
 	}
 	if idempotent {
 		d.Idempotency = idempotency.New(idempotency.Config{DB: db, Table: cfg.Table, Crypter: enc})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -15,7 +16,8 @@ import (
 // DailyReport builds DailyReportFunction: the report store; an audit store that reads the day, builds
 // and verifies digests (the digest key's MAC) and writes records without PHI (neither kms:Decrypt nor
 // kms:GenerateDataKey on the data key); and, only when profiles are configured, the WhatConverts
-// credentials and a client spending at most REPORT_BUDGET_SHARE of each key's daily budget.
+// credentials and a client spending what each key has left of its day (REPORT_BUDGET_SHARE of it is
+// kept for the report: the actions never spend it).
 func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
 	if err := cfg.Require(config.EnvTable, config.EnvDigestKey); err != nil {
 		return nil, err
@@ -39,17 +41,16 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 		if d.Credentials, err = whatconverts.ParseCredentials(raw); err != nil {
 			return nil, err
 		}
-		profileLimit, masterLimit := report.BudgetLimits(cfg.ReportBudgetShare)
+		// The report spends without a caller, up to each key's whole day: REPORT_BUDGET_SHARE of it
+		// is reserved for it on the actions' side (budget.WithShares), not a ceiling here.
 		d.WhatConverts = whatconverts.New(cfg.WhatConvertsURL,
-			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))),
-			whatconverts.WithDailyLimits(profileLimit, masterLimit))
+			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))))
 	}
 	return d, nil
 }
 
-// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an
-// audit store that only appends records without PHI, and the access policy. Until the Cedar policy
-// (shared/access) is wired here, that is report.IAMOnly: API Gateway's IAM auth alone decides.
+// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an audit store that only appends records
+// without PHI, and the access policy and API of cfg (access.Build).
 func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
 	if err := cfg.Require(config.EnvTable); err != nil {
 		return nil, err
@@ -58,7 +59,11 @@ func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*repor
 	if err != nil {
 		return nil, err
 	}
+	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	if err != nil {
+		return nil, err
+	}
 	db := cfg.DynamoDB(ac)
 	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table}),
-		Access: report.IAMOnly{}, Log: log}, nil
+		Access: authz, Origin: &origin, Log: log}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/webhook"
@@ -67,7 +68,7 @@ func PublishOutbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 }
 
 // TriggerSamples builds TriggerSamplesFunction: it opens payloads (kms:Decrypt) and seals the event
-// IDs of its own audit record.
+// IDs of its own audit record; the access policy and the API it serves come from cfg (access.Build).
 func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Samples, error) {
 	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
 		return nil, err
@@ -76,9 +77,15 @@ func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	if err != nil {
+		return nil, err
+	}
 	enc := wiring.Encryptor(cfg, ac)
 	return &webhook.Samples{
-		Store: audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: enc, Opener: enc}),
-		Log:   log,
+		Store:  audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: enc, Opener: enc}),
+		Access: authz,
+		Origin: &origin,
+		Log:    log,
 	}, nil
 }

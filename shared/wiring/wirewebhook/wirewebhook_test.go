@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,6 +31,22 @@ var (
 )
 
 const callerARN = "arn:aws:iam::123456789012:role/crm-sync"
+
+// The API the test events come through.
+const (
+	testAPIID     = "a1b2c3d4e5"
+	testAccountID = "123456789012"
+)
+
+// permitAllFile is a policy file that permits every caller everything.
+func permitAllFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "permit-all.cedar")
+	if err := os.WriteFile(path, []byte("permit (principal, action, resource);\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // syntheticPHI goes into every delivered lead; no answer, bus event or log line may hold it.
 var syntheticPHI = map[string]string{
@@ -83,6 +100,7 @@ func samplesRequest(trigger, caller string) events.APIGatewayProxyRequest {
 		PathParameters: map[string]string{"trigger": trigger},
 	}
 	req.RequestContext.RequestID = "req-" + randomHex()
+	req.RequestContext.APIID, req.RequestContext.AccountID = testAPIID, testAccountID
 	req.RequestContext.Identity.UserArn = caller
 	return req
 }
@@ -111,6 +129,10 @@ func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
 		config.EnvEventBridgeEndpoint: srv.URL,
 		config.EnvWebhookTokensLocal:  tokenCurrent + "," + tokenPrevious,
+		// Every caller may read samples here; the API and account of samplesRequest's events.
+		config.EnvAccessPolicyFile: permitAllFile(t),
+		config.EnvAPIID:            testAPIID,
+		config.EnvAccountID:        testAccountID,
 	})
 	if err != nil {
 		t.Fatal(err)
