@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,8 +20,6 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/devstack"
-	"github.com/wcbridge/wcbridge/shared/local/testenv"
-	"github.com/wcbridge/wcbridge/shared/replay"
 )
 
 // suite is what every scenario shares: the built bootstraps, the backends and the emulators started.
@@ -347,21 +346,40 @@ func (s *suite) actions(t *testing.T) {
 	})
 }
 
-// replay: the shipped function has no access policy wired yet (shared/access), so it refuses every
-// replay, dry run or not, and starts nothing: it never fails open. Its chunk invocation, handed a
-// replay as the API stores it, publishes the window's two events again with their event_id and a
-// replay_id, and says it is done.
+// replay: a dry run counts the window's two events and starts nothing; a replay answers, asks Lambda
+// for its first chunk (an Event invocation: this test plays Lambda's queue), and that chunk publishes
+// both events again with their event_id and a replay_id, and says it is done.
 func (s *suite) replay(t *testing.T, from, to time.Time) {
 	var mu sync.Mutex
-	queued := 0 // Event invocations the function asked for
+	var queued [][]byte // the Event invocations the function asked for
 	lambdaAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Amz-Invocation-Type") != "Event" {
+			t.Errorf("the function invoked itself with type %q, want Event", r.Header.Get("X-Amz-Invocation-Type"))
+		}
 		mu.Lock()
-		queued++
+		queued = append(queued, b)
 		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(lambdaAPI.Close)
 	fn := s.runWith(t, "ReplayFunction", map[string]string{config.EnvLambdaEndpoint: lambdaAPI.URL})
+	ask := func(dryRun bool) string {
+		t.Helper()
+		var ev map[string]any
+		if err := json.Unmarshal(s.event(t, "replay"), &ev); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"from": from.Format(time.RFC3339Nano), "to": to.Format(time.RFC3339Nano), "dry_run": dryRun})
+		ev["body"] = string(body)
+		raw, _ := json.Marshal(ev)
+		status, answer := fn.invokeAPI(t, raw)
+		if status != 200 || jsonNumber(t, answer["events"]) != 2 || answer["dry_run"] != dryRun {
+			t.Fatalf("POST /replays (dry_run %v) = %d %v, want 200 with 2 events", dryRun, status, answer)
+		}
+		id, _ := answer["replay_id"].(string)
+		return id
+	}
 	replayed := func(id string) int {
 		n := 0
 		for _, e := range s.backends.Bus.Events() {
@@ -373,36 +391,24 @@ func (s *suite) replay(t *testing.T, from, to time.Time) {
 		}
 		return n
 	}
-	before := len(s.backends.Bus.Events())
 
-	for _, dryRun := range []bool{true, false} {
-		var ev map[string]any
-		if err := json.Unmarshal(s.event(t, "replay"), &ev); err != nil {
-			t.Fatal(err)
-		}
-		body, _ := json.Marshal(map[string]any{"from": from.Format(time.RFC3339Nano), "to": to.Format(time.RFC3339Nano), "dry_run": dryRun})
-		ev["body"] = string(body)
-		raw, _ := json.Marshal(ev)
-		status, answer := fn.invokeAPI(t, raw)
-		if code, _ := answer["error"].(map[string]any); status != 403 || code["code"] != "forbidden" {
-			t.Fatalf("POST /replays (dry_run %v) without an access policy = %d %v, want 403 forbidden", dryRun, status, answer)
-		}
+	if id := ask(true); replayed(id) != 0 {
+		t.Fatal("a dry run published")
 	}
 	mu.Lock()
-	if queued != 0 || len(s.backends.Bus.Events()) != before {
-		t.Fatalf("refused replays started %d chunks and published %d events", queued, len(s.backends.Bus.Events())-before)
+	if len(queued) != 0 {
+		t.Fatalf("a dry run started %d chunks", len(queued))
 	}
 	mu.Unlock()
-
-	// The replay as POST /replays stores it once authorised; the chunk invocation carries only its ID.
-	id := replay.NewID()
-	jobs := &replay.Jobs{DB: testenv.DynamoDB(t), Table: s.backends.Options.Table}
-	job := replay.Job{ID: id, Actor: "arn:aws:iam::123456789012:role/crm-sync", From: from, To: to, Events: 2}
-	if err := jobs.Create(context.Background(), job, time.Now()); err != nil {
-		t.Fatal(err)
+	id := ask(false)
+	mu.Lock()
+	chunks := queued
+	mu.Unlock()
+	if len(chunks) != 1 || string(chunks[0]) != `{"replay_id":"`+id+`"}` {
+		t.Fatalf("the replay asked for chunk invocations %q, want one for %s", chunks, id)
 	}
 	var progress map[string]any
-	if err := json.Unmarshal(fn.invoke(t, []byte(`{"replay_id": "`+id+`"}`)), &progress); err != nil {
+	if err := json.Unmarshal(fn.invoke(t, chunks[0]), &progress); err != nil {
 		t.Fatal(err)
 	}
 	if progress["done"] != true || jsonNumber(t, progress["published"]) != 2 {
