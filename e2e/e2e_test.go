@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +19,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/devstack"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
+	"github.com/wcbridge/wcbridge/shared/replay"
 )
 
 // suite is what every scenario shares: the built bootstraps, the backends and the emulators started.
@@ -36,6 +40,12 @@ type suite struct {
 // not been written yet (its folder is missing).
 func (s *suite) run(t *testing.T, id string) *emulator {
 	t.Helper()
+	return s.runWith(t, id, nil)
+}
+
+// runWith is run with extra environment variables (a local endpoint the backends do not serve).
+func (s *suite) runWith(t *testing.T, id string, extra map[string]string) *emulator {
+	t.Helper()
 	bin, ok := s.bins[id]
 	if !ok {
 		t.Skipf("functions/ has no %s yet", id)
@@ -48,6 +58,9 @@ func (s *suite) run(t *testing.T, id string) *emulator {
 	if _, ok := env[config.EnvOutboxSettle]; ok {
 		// The publisher's settle time, shortened so the outbox scenario does not wait 30 s.
 		env[config.EnvOutboxSettle] = strconv.Itoa(int(outboxSettle / time.Second))
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	e := startEmulator(t, s.rie, bin, fn, env)
 	s.mu.Lock()
@@ -185,6 +198,7 @@ func tmplIDs(tmpl *samtemplate.Template) []string {
 // with the same event; a wrong token is refused; the samples show the event; an Updated Lead whose
 // publish fails is acknowledged and published by the outbox sweep.
 func (s *suite) triggers(t *testing.T) {
+	from := time.Now().UTC()
 	ingest := s.run(t, "IngestWebhookFunction")
 	newLead := s.event(t, "ingest-webhook-new")
 
@@ -260,6 +274,10 @@ func (s *suite) triggers(t *testing.T) {
 			t.Fatalf("bus has %d Lead Updated events (%v), want 1 with event_id %v", n, d, body["event_id"])
 		}
 	})
+	t.Run("a replay publishes the window's two events again", func(t *testing.T) {
+		time.Sleep(time.Millisecond)
+		s.replay(t, from, time.Now().UTC())
+	})
 }
 
 // actions: Create Lead (and its Idempotency-Key replay), Get Leads, Get Lead and Update Lead, each
@@ -327,6 +345,72 @@ func (s *suite) actions(t *testing.T) {
 			t.Fatalf("the simulator's lead has quote_value %v, want 250", l["quote_value"])
 		}
 	})
+}
+
+// replay: the shipped function has no access policy wired yet (shared/access), so it refuses every
+// replay, dry run or not, and starts nothing: it never fails open. Its chunk invocation, handed a
+// replay as the API stores it, publishes the window's two events again with their event_id and a
+// replay_id, and says it is done.
+func (s *suite) replay(t *testing.T, from, to time.Time) {
+	var mu sync.Mutex
+	queued := 0 // Event invocations the function asked for
+	lambdaAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queued++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(lambdaAPI.Close)
+	fn := s.runWith(t, "ReplayFunction", map[string]string{config.EnvLambdaEndpoint: lambdaAPI.URL})
+	replayed := func(id string) int {
+		n := 0
+		for _, e := range s.backends.Bus.Events() {
+			var d map[string]any
+			_ = json.Unmarshal(e.Detail, &d)
+			if d["replay_id"] == id {
+				n++
+			}
+		}
+		return n
+	}
+	before := len(s.backends.Bus.Events())
+
+	for _, dryRun := range []bool{true, false} {
+		var ev map[string]any
+		if err := json.Unmarshal(s.event(t, "replay"), &ev); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"from": from.Format(time.RFC3339Nano), "to": to.Format(time.RFC3339Nano), "dry_run": dryRun})
+		ev["body"] = string(body)
+		raw, _ := json.Marshal(ev)
+		status, answer := fn.invokeAPI(t, raw)
+		if code, _ := answer["error"].(map[string]any); status != 403 || code["code"] != "forbidden" {
+			t.Fatalf("POST /replays (dry_run %v) without an access policy = %d %v, want 403 forbidden", dryRun, status, answer)
+		}
+	}
+	mu.Lock()
+	if queued != 0 || len(s.backends.Bus.Events()) != before {
+		t.Fatalf("refused replays started %d chunks and published %d events", queued, len(s.backends.Bus.Events())-before)
+	}
+	mu.Unlock()
+
+	// The replay as POST /replays stores it once authorised; the chunk invocation carries only its ID.
+	id := replay.NewID()
+	jobs := &replay.Jobs{DB: testenv.DynamoDB(t), Table: s.backends.Options.Table}
+	job := replay.Job{ID: id, Actor: "arn:aws:iam::123456789012:role/crm-sync", From: from, To: to, Events: 2}
+	if err := jobs.Create(context.Background(), job, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var progress map[string]any
+	if err := json.Unmarshal(fn.invoke(t, []byte(`{"replay_id": "`+id+`"}`)), &progress); err != nil {
+		t.Fatal(err)
+	}
+	if progress["done"] != true || jsonNumber(t, progress["published"]) != 2 {
+		t.Fatalf("the chunk returned %v, want done with 2 published", progress)
+	}
+	if n := replayed(id); n != 2 {
+		t.Fatalf("the bus has %d events of the replay, want 2", n)
+	}
 }
 
 // report: no report yet is a 404; the daily report for a date stores it; the schedule's payload

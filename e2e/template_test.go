@@ -229,8 +229,8 @@ func TestEveryRouteButTheWebhookNeedsIAM(t *testing.T) {
 			}
 		}
 	}
-	if routes != 8 {
-		t.Errorf("%d routes, want the contract's 8 (its table's 7 and GET /reports)", routes)
+	if routes != 9 {
+		t.Errorf("%d routes, want the contract's 9 (its table's 7, GET /reports and POST /replays)", routes)
 	}
 	api := props(t, tmpl.Resources["Api"])
 	format := asJSON(t, api["AccessLogSetting"])

@@ -1,5 +1,6 @@
-// Command bench prints the figures P1–P7 of docs/performance.md, each against a floor or baseline measured in
-// the same run, with the ratio and a verdict against the target, one line each:
+// Command bench prints the figures P1–P7 of docs/performance.md and the replay's throughput (R1),
+// each against a floor or baseline measured in the same run, with the ratio and a verdict against the
+// target, one line each:
 //
 //	scripts/with-services.sh go run ./scripts/bench            (make bench)
 //	scripts/with-services.sh go run ./scripts/bench -only P1,P4
@@ -76,6 +77,7 @@ var figures = []figure{
 	{"P5", "WhatConverts requests, Get Leads", "target equal", measureP5},
 	{"P6", "daily report: requests, peak memory", "target equal; ≤2x", measureP6},
 	{"P7", "webhook latency, local stack", "target p50 ≤2x", measureP7},
+	{"R1", "replay throughput, local stack", "reported", measureReplay},
 }
 
 // bench is the run's shared state: where the module is, a scratch directory, options.

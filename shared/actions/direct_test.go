@@ -126,12 +126,13 @@ func wantInvocationError(t *testing.T, v invocation, status int, code apierr.Cod
 func TestDirectInvocation(t *testing.T) {
 	s := newStack(t, profileKeys)
 	h := s.function(wireactions.UpdateLead, otherRule+","+quoteRule)
-	lead := notQuotable(t, s.sim, 1001)
+	// A lead whose quote value someone entered in WhatConverts, quotable not yet decided.
+	lead := s.sim.AddLead(1001, map[string]any{"lead_type": "Phone Call", "quote_value": 450, "quotable": "Pending"})
 	eventID := "evt_" + randomHex(8)
 	payload := workflow(quoteRule, eventID, lead, `{"quotable": "yes"}`)
 	var first invocation
 
-	t.Run("the configured rule's invocation marks the lead quotable with one WhatConverts request, audited as the rule", func(t *testing.T) {
+	t.Run("the configured rule's invocation reads the lead, then marks it quotable, audited as the rule", func(t *testing.T) {
 		before := s.sim.Requests()
 		first = s.invoke(h, payload)
 		if first.err != nil || first.Status != 200 || first.Replayed || first.Lead["quotable"] != "Yes" ||
@@ -141,10 +142,15 @@ func TestDirectInvocation(t *testing.T) {
 		if stored, _ := s.sim.Lead(lead); stored["quotable"] != "Yes" {
 			t.Fatalf("WhatConverts holds quotable %v", stored["quotable"])
 		}
-		if n := s.sim.Requests() - before; n != 1 {
-			t.Fatalf("%d WhatConverts requests, want 1 (the edit)", n)
+		if n := s.sim.Requests() - before; n != 2 {
+			t.Fatalf("%d WhatConverts requests, want 2 (the read, then the edit)", n)
 		}
-		rec, sealed := s.record(first.requestID)
+		read, readSealed := s.recordFor(first.requestID, "get-lead")
+		if read.Actor != quoteRule || read.Status != 200 || !slices.Equal(read.LeadIDs, []int64{lead}) ||
+			!strings.Contains(string(readSealed), `"quote_value"`) {
+			t.Fatalf("the read's audit record %+v", read)
+		}
+		rec, sealed := s.recordFor(first.requestID, "update-lead")
 		if rec.Actor != quoteRule || rec.Action != "update-lead" || rec.Outcome != audit.OutcomeOK || rec.Status != 200 ||
 			rec.ProfileID != 1001 || !slices.Equal(rec.LeadIDs, []int64{lead}) || rec.Kind != audit.KindAction {
 			t.Fatalf("audit record %+v", rec)
@@ -182,6 +188,50 @@ func TestDirectInvocation(t *testing.T) {
 			t.Fatalf("answered %d %v: %.300s", resp.StatusCode, err, resp.Body)
 		}
 	})
+
+	// A holder of the webhook token can make the rule fire for any lead: Update Lead believes
+	// WhatConverts, not the event.
+	forged := []struct {
+		name   string
+		fields map[string]any
+	}{
+		{"a lead without a quote value", map[string]any{"quotable": "Not Set"}},
+		{"a lead whose quote value is 0", map[string]any{"quotable": "Pending", "quote_value": 0}},
+		{"a lead a person marked not quotable", map[string]any{"quotable": "No", "quote_value": 450}},
+		{"a lead already quotable", map[string]any{"quotable": "Yes", "quote_value": 450}},
+	}
+	for _, c := range forged {
+		t.Run("the lead as WhatConverts holds it decides, not the event: "+c.name, func(t *testing.T) {
+			c.fields["lead_type"] = "Phone Call"
+			target := s.sim.AddLead(1001, c.fields)
+			was, _ := s.sim.Lead(target)
+			before := s.sim.Requests()
+			payload := workflow(quoteRule, "evt_"+randomHex(8), target, `{"quotable": "yes"}`)
+			v := s.invoke(h, payload)
+			if v.err != nil || v.Status != 409 || v.Error.Code != "conflict" {
+				t.Fatalf("returned %v: %.300s", v.err, v.raw)
+			}
+			if now, _ := s.sim.Lead(target); fmt.Sprint(now) != fmt.Sprint(was) {
+				t.Fatal("the lead was changed")
+			}
+			if n := s.sim.Requests() - before; n != 1 {
+				t.Fatalf("%d WhatConverts requests, want 1 (the read; no edit)", n)
+			}
+			rec, sealed := s.recordFor(v.requestID, "update-lead")
+			if rec.Actor != quoteRule || rec.Status != 409 || rec.Outcome != audit.OutcomeFailed ||
+				!strings.Contains(string(sealed), "not changed: the lead") {
+				t.Fatalf("the refusal's audit record %+v: %.300s", rec, sealed)
+			}
+			if read, _ := s.recordFor(v.requestID, "get-lead"); read.Actor != quoteRule || read.Status != 200 {
+				t.Fatalf("the read's audit record %+v", read)
+			}
+			// Redelivered, the event gets the same answer without another request.
+			again := s.invoke(h, payload)
+			if again.Status != 409 || !again.Replayed || s.sim.Requests()-before != 1 {
+				t.Fatalf("the redelivery returned %v: %.300s", again.err, again.raw)
+			}
+		})
+	}
 
 	refused := []struct {
 		name    string
@@ -313,14 +363,14 @@ func TestDirectInvocation(t *testing.T) {
 	})
 
 	t.Run("an upstream failure is an error, so that Lambda retries, and the retry runs", func(t *testing.T) {
-		target := notQuotable(t, s.sim, 1001, lead)
+		target := s.sim.AddLead(1001, map[string]any{"lead_type": "Phone Call", "quote_value": 120.5})
 		p := workflow(quoteRule, "evt_"+randomHex(8), target, `{"quotable": "yes"}`)
 		// Every attempt of the client (one and three retries) fails.
 		s.sim.SetFaults(wcsim.Faults{Fail5xx: 4, FailStatus: 500})
 		v := s.invoke(h, p)
 		s.sim.SetFaults(wcsim.Faults{})
 		wantInvocationError(t, v, 502, apierr.UpstreamError)
-		if rec, _ := s.record(v.requestID); rec.Actor != quoteRule || rec.Status != 502 || rec.Outcome != audit.OutcomeFailed {
+		if rec, _ := s.recordFor(v.requestID, "update-lead"); rec.Actor != quoteRule || rec.Status != 502 || rec.Outcome != audit.OutcomeFailed {
 			t.Fatalf("audit record %+v", rec)
 		}
 		retry := s.invoke(h, p)

@@ -228,9 +228,15 @@ func invokeAPIGateway(ctx context.Context, h *actions.Handler, ev events.APIGate
 // record returns the audit record of a request, with its sealed part opened.
 func (s *stack) record(requestID string) (audit.Record, []byte) {
 	s.t.Helper()
+	return s.recordFor(requestID, "")
+}
+
+// recordFor is record for the one record of the request of that action ("" any action).
+func (s *stack) recordFor(requestID, action string) (audit.Record, []byte) {
+	s.t.Helper()
 	var found []audit.Record
 	err := s.audit.Day(context.Background(), table.Day(time.Now()), func(r audit.Record) error {
-		if r.RequestID == requestID {
+		if r.RequestID == requestID && (action == "" || r.Action == action) {
 			found = append(found, r)
 		}
 		return nil

@@ -18,6 +18,10 @@ type UpdateLeadInput struct {
 	SalesValue *validate.Money
 	LeadURL    string                // "" leaves it unchanged
 	Quotable   whatconverts.Quotable // yes or no; "" leaves it unchanged
+
+	// fromWorkflow: a workflow rule's direct invocation, whose change of quotable is checked against
+	// the lead as WhatConverts holds it first (checkWorkflowUpdate).
+	fromWorkflow bool
 }
 
 // UpdateLead changes a lead of the profile and answers it as it now stands.
@@ -33,6 +37,11 @@ func (s *Service) UpdateLead(ctx context.Context, call Call, in UpdateLeadInput)
 		return s.Refuse(ctx, call, sc.action, sc.profileID, sc.leadIDs, errEmptyUpdate())
 	}
 	return s.execute(ctx, call, sc, func(ctx context.Context, k whatconverts.KeyFor) (outcome, error) {
+		if in.fromWorkflow && in.Quotable != "" {
+			if err := s.checkWorkflowUpdate(ctx, call, k, in); err != nil {
+				return outcome{}, err
+			}
+		}
 		p := whatconverts.EditParams{Quotable: in.Quotable, LeadURL: in.LeadURL}
 		if in.QuoteValue != nil {
 			v := float64(in.QuoteValue.Cents()) / 100
@@ -131,6 +140,7 @@ func parseUpdateLeadDirect(obj validate.Object, p *validate.Problems) (func(cont
 		}
 		parseUpdateChanges(p, fields, &in, "fields.", "fields")
 	}
+	in.fromWorkflow = true
 	exec := func(ctx context.Context, s *Service, c Call) Result { return s.UpdateLead(ctx, c, in) }
 	return exec, in.ProfileID, ids(in.LeadID)
 }

@@ -96,7 +96,7 @@ func TestQuoteValueWorkflowThroughTheTemplate(t *testing.T) {
 	t.Cleanup(engine.Attach(bus))
 	rule := quoteValueRule(t, engine)
 
-	lead := notQuotable(t, s.sim, 1001)
+	lead := s.sim.AddLead(1001, map[string]any{"lead_type": "Phone Call", "quote_value": 450, "quotable": "Not Set"})
 	detail := webhook.Detail{
 		EventID: "evt_" + randomHex(8), Trigger: "updated-lead", LeadID: lead, ProfileID: 1001,
 		Quotable: "Not Set", HasQuoteValue: true, ReceivedAt: time.Now().UTC().Format(time.RFC3339),
@@ -118,19 +118,24 @@ func TestQuoteValueWorkflowThroughTheTemplate(t *testing.T) {
 	if stored, _ := s.sim.Lead(lead); stored["quotable"] != "Yes" {
 		t.Fatalf("WhatConverts holds quotable %v after the workflow", stored["quotable"])
 	}
-	if n := s.sim.Requests(); n != 1 {
-		t.Fatalf("%d WhatConverts requests, want 1", n)
+	if n := s.sim.Requests(); n != 2 {
+		t.Fatalf("%d WhatConverts requests, want 2 (Get Lead, then the edit)", n)
 	}
-	recs := s.recordsOf(rule.ARN)
-	if len(recs) != 1 || recs[0].Outcome != audit.OutcomeOK || recs[0].Status != 200 || recs[0].LeadIDs[0] != lead {
+	recs := s.recordsOf(rule.ARN) // the read and the update, each with the rule as actor
+	byAction := map[string]audit.Record{}
+	for _, r := range recs {
+		byAction[r.Action] = r
+	}
+	if u := byAction["update-lead"]; len(recs) != 2 || byAction["get-lead"].Status != 200 ||
+		u.Outcome != audit.OutcomeOK || u.Status != 200 || u.LeadIDs[0] != lead {
 		t.Fatalf("the rule's audit records: %+v", recs)
 	}
 
 	publish()
-	if n := s.sim.Requests(); n != 1 {
-		t.Fatalf("%d WhatConverts requests after the event was published again, want still 1", n)
+	if n := s.sim.Requests(); n != 2 {
+		t.Fatalf("%d WhatConverts requests after the event was published again, want still 2", n)
 	}
-	if recs := s.recordsOf(rule.ARN); len(recs) != 2 || recs[1].Status != 200 {
+	if recs := s.recordsOf(rule.ARN); len(recs) != 3 || recs[2].Status != 200 || recs[2].Action != "update-lead" {
 		t.Fatalf("the rule's audit records: %+v", recs)
 	}
 }

@@ -22,6 +22,10 @@
 //	quotable               S, the lead's quotable display value (webhook events; bus detail)
 //	has_quote_value, has_sales_value   BOOL, present only when true (webhook events; bus detail)
 //	changed_fields         L of S, names (never values) of watched fields an update carried
+//	replay_id              S, a replay's ID (replay records)
+//	window_from, window_to S, RFC 3339 UTC, the window a replay covered (replay records)
+//	events                 N, the events a replay counted or published (absent when 0)
+//	dry_run                BOOL, present only when true (a replay that only counted)
 //	phi                    B, the sealed PHI part (absent when none)
 //	day_pk, day_sk         by-day index, every record
 //	trig_pk, trig_sk       by-trigger index, accepted events only

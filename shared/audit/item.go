@@ -32,6 +32,11 @@ const (
 	attrHasSales    = "has_sales_value"
 	attrChanged     = "changed_fields"
 	attrPolicy      = "policy_version"
+	attrReplayID    = "replay_id"
+	attrWindowFrom  = "window_from"
+	attrWindowTo    = "window_to"
+	attrEvents      = "events"
+	attrDryRun      = "dry_run"
 	attrPHI         = "phi"
 	attrHash        = "hash"
 )
@@ -105,6 +110,16 @@ func marshal(r Record) map[string]types.AttributeValue {
 		}
 		item[attrChanged] = &types.AttributeValueMemberL{Value: l}
 	}
+	putS(attrReplayID, r.ReplayID)
+	putN(attrEvents, r.Events)
+	if r.DryRun {
+		item[attrDryRun] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	for name, t := range map[string]time.Time{attrWindowFrom: r.WindowFrom, attrWindowTo: r.WindowTo} {
+		if !t.IsZero() {
+			item[name] = sAttr(t.UTC().Format(time.RFC3339Nano))
+		}
+	}
 	putN(attrProfileID, r.ProfileID)
 	putN(attrAccountID, r.AccountID)
 	putN(attrStatus, int64(r.Status))
@@ -138,6 +153,7 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 		EventID:   str(item, attrEventID),
 		LeadType:  str(item, attrLeadType),
 		Quotable:  str(item, attrQuotable),
+		ReplayID:  str(item, attrReplayID),
 		Hash:      str(item, attrHash),
 
 		PolicyVersion: str(item, attrPolicy),
@@ -164,6 +180,9 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 	if r.AccountID, ok = num(attrAccountID); !ok {
 		return fail(attrAccountID)
 	}
+	if r.Events, ok = num(attrEvents); !ok {
+		return fail(attrEvents)
+	}
 	status, ok := num(attrStatus)
 	if !ok {
 		return fail(attrStatus)
@@ -173,7 +192,7 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 	if r.ReceivedAt, err = time.Parse(table.TimeLayout, str(item, attrReceivedAt)); err != nil {
 		return fail(attrReceivedAt)
 	}
-	for name, dst := range map[string]*bool{attrHasQuote: &r.HasQuoteValue, attrHasSales: &r.HasSalesValue} {
+	for name, dst := range map[string]*bool{attrHasQuote: &r.HasQuoteValue, attrHasSales: &r.HasSalesValue, attrDryRun: &r.DryRun} {
 		if v, present := item[name]; present {
 			b, ok := v.(*types.AttributeValueMemberBOOL)
 			if !ok {
@@ -193,6 +212,13 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 				return fail(attrChanged)
 			}
 			r.ChangedFields = append(r.ChangedFields, f.Value)
+		}
+	}
+	for name, dst := range map[string]*time.Time{attrWindowFrom: &r.WindowFrom, attrWindowTo: &r.WindowTo} {
+		if v := str(item, name); v != "" {
+			if *dst, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return fail(name)
+			}
 		}
 	}
 	if lu := str(item, attrLastUpdated); lu != "" {

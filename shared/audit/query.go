@@ -56,7 +56,7 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	}
 	h := make(cursorHeap, 0, table.Shards)
 	for shard := range table.Shards {
-		c := &cursor{input: &dynamodb.QueryInput{
+		c := &cursor{sortKey: table.DaySK, fetch: true, input: &dynamodb.QueryInput{
 			TableName:                 aws.String(s.cfg.Table),
 			IndexName:                 aws.String(table.IndexByDay),
 			KeyConditionExpression:    aws.String("#p = :p"),
@@ -71,6 +71,11 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 			h = append(h, c)
 		}
 	}
+	return s.merge(ctx, h, fn)
+}
+
+// merge calls fn with the items of the cursors (each already filled and not empty) in sort key order.
+func (s *Store) merge(ctx context.Context, h cursorHeap, fn func(map[string]types.AttributeValue) error) error {
 	heap.Init(&h)
 	for h.Len() > 0 {
 		c := h[0]
@@ -93,23 +98,28 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	return nil
 }
 
-// cursor walks one shard of the by-day index a page at a time.
+// cursor walks one partition of an index a page at a time, in the order of its sort key.
 type cursor struct {
-	input *dynamodb.QueryInput
-	items []map[string]types.AttributeValue
-	done  bool
+	input   *dynamodb.QueryInput
+	sortKey string // the index's sort key attribute
+	fetch   bool   // the index holds keys only: read the items it names from the table
+	items   []map[string]types.AttributeValue
+	done    bool
 }
 
-// fill fetches pages until it has items or the shard is exhausted: the index's keys, then the
-// items they name, in the index's order.
+// fill fetches pages until it has items or the shard is exhausted, in the index's order: with
+// fetch, the index's keys and then the items they name.
 func (c *cursor) fill(ctx context.Context, s *Store) error {
 	for len(c.items) == 0 && !c.done {
 		out, err := s.cfg.DB.Query(ctx, c.input)
 		if err != nil {
-			return fmt.Errorf("audit: query %s index: %w", table.IndexByDay, err)
+			return fmt.Errorf("audit: query %s index: %w", aws.ToString(c.input.IndexName), err)
 		}
-		if c.items, err = s.items(ctx, out.Items); err != nil {
-			return err
+		c.items = out.Items
+		if c.fetch {
+			if c.items, err = s.items(ctx, out.Items); err != nil {
+				return err
+			}
 		}
 		c.input.ExclusiveStartKey = out.LastEvaluatedKey
 		c.done = len(out.LastEvaluatedKey) == 0
@@ -117,7 +127,7 @@ func (c *cursor) fill(ctx context.Context, s *Store) error {
 	return nil
 }
 
-func (c *cursor) head() string { return str(c.items[0], table.DaySK) }
+func (c *cursor) head() string { return str(c.items[0], c.sortKey) }
 
 type cursorHeap []*cursor
 

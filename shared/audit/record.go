@@ -49,7 +49,7 @@ type Record struct {
 	ID         string    // "rec_…" for most records, "evt_…" for an accepted webhook event (see EventID)
 	Kind       Kind      // required
 	Actor      string    // required: IAM principal ARN, WebhookActor, or the schedule rule's ARN
-	Action     string    // new-lead, updated-lead, get-leads, get-lead, create-lead, update-lead, trigger-samples, get-report, daily-report
+	Action     string    // new-lead, updated-lead, get-leads, get-lead, create-lead, update-lead, trigger-samples, get-report, daily-report, replay
 	ProfileID  int64     // 0 when unknown (a rejected webhook)
 	LeadIDs    []int64   // the leads touched, in the order the caller gives
 	Outcome    Outcome   // required
@@ -74,6 +74,14 @@ type Record struct {
 	HasQuoteValue bool     // quote_value was a number above 0
 	HasSalesValue bool     // sales_value was a number above 0
 	ChangedFields []string // Updated Lead: names of the workflow fields the update carried
+
+	// Replay fields (Action "replay"): the replay, the window [WindowFrom, WindowTo) it covers and how
+	// many events it counted or published. Trigger and ProfileID hold its filters, when given.
+	ReplayID   string
+	WindowFrom time.Time
+	WindowTo   time.Time
+	Events     int64
+	DryRun     bool
 
 	// Set by the store.
 	Sealed  []byte // the sealed PHI part (nil when the record has none); OpenPayload opens it
@@ -112,6 +120,9 @@ func (r Record) validate() error {
 	}
 	if r.Outcome == OutcomeDuplicate && r.EventID == "" {
 		return fmt.Errorf("%w: a duplicate must name its event (event_id)", ErrInvalidRecord)
+	}
+	if r.ReplayID != "" && !validID(r.ReplayID) {
+		return fmt.Errorf("%w: replay_id must be 1-64 characters of [A-Za-z0-9_-]", ErrInvalidRecord)
 	}
 	if r.EventID != "" && !validID(r.EventID) {
 		return fmt.Errorf("%w: event_id must be 1-64 characters of [A-Za-z0-9_-]", ErrInvalidRecord)

@@ -211,27 +211,7 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 			return id, false, nil
 		}
 	}
-	r.ID = EventID(key)
-	r.EventID = r.ID
-	r.Kind, r.Outcome = KindWebhook, OutcomeOK
-	r.Trigger, r.ProfileID, r.LeadIDs = key.Trigger, key.ProfileID, []int64{key.LeadID}
-	if r.LastUpdated.IsZero() {
-		r.LastUpdated = key.LastUpdated
-	}
-	if r.Action == "" {
-		r.Action = key.Trigger
-	}
-	if r.Actor == "" {
-		r.Actor = WebhookActor
-	}
-	r, item, err := s.build(ctx, r, payload, func(r Record, item map[string]types.AttributeValue) {
-		shard := table.ShardOf(r.ID)
-		isk := table.IndexSortKey(r.ReceivedAt, r.ID)
-		item[table.TriggerPK] = sAttr(table.TriggerPartition(r.Trigger, table.Day(r.ReceivedAt), shard))
-		item[table.TriggerSK] = sAttr(isk)
-		item[table.OutboxPK] = sAttr(table.OutboxPartition(shard))
-		item[table.OutboxSK] = sAttr(isk)
-	})
+	r, item, err := s.eventItem(ctx, key, r, payload)
 	if err != nil {
 		return "", false, err
 	}
@@ -330,4 +310,40 @@ func (s *Store) OpenPayload(ctx context.Context, r Record) ([]byte, error) {
 		return nil, fmt.Errorf("audit: open payload of record %s: %w", r.ID, err)
 	}
 	return p, nil
+}
+
+// EventItem is the item RecordIfNew writes for an accepted event without a PHI part: for bulk loads
+// (BatchWriteItem) of events, as the replay's tests seed their tables. It writes nothing.
+func (s *Store) EventItem(key DedupeKey, r Record) (map[string]types.AttributeValue, error) {
+	_, item, err := s.eventItem(context.Background(), key, r, nil)
+	return item, err
+}
+
+// eventItem completes an accepted event's record from its de-duplication key and builds its item,
+// on the by-trigger index (trigger samples, replays) and on the outbox (until MarkPublished).
+func (s *Store) eventItem(ctx context.Context, key DedupeKey, r Record, payload []byte) (Record, map[string]types.AttributeValue, error) {
+	if err := key.validate(); err != nil {
+		return Record{}, nil, err
+	}
+	r.ID = EventID(key)
+	r.EventID = r.ID
+	r.Kind, r.Outcome = KindWebhook, OutcomeOK
+	r.Trigger, r.ProfileID, r.LeadIDs = key.Trigger, key.ProfileID, []int64{key.LeadID}
+	if r.LastUpdated.IsZero() {
+		r.LastUpdated = key.LastUpdated
+	}
+	if r.Action == "" {
+		r.Action = key.Trigger
+	}
+	if r.Actor == "" {
+		r.Actor = WebhookActor
+	}
+	return s.build(ctx, r, payload, func(r Record, item map[string]types.AttributeValue) {
+		shard := table.ShardOf(r.ID)
+		isk := table.IndexSortKey(r.ReceivedAt, r.ID)
+		item[table.TriggerPK] = sAttr(table.TriggerPartition(r.Trigger, table.Day(r.ReceivedAt), shard))
+		item[table.TriggerSK] = sAttr(isk)
+		item[table.OutboxPK] = sAttr(table.OutboxPartition(shard))
+		item[table.OutboxSK] = sAttr(isk)
+	})
 }

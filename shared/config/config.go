@@ -50,6 +50,9 @@ const (
 	EnvWhatConvertsARN      = "WHATCONVERTS_SECRET_ARN"
 	EnvWhatConvertsLocal    = "WHATCONVERTS_CREDENTIALS"
 	EnvWorkflowRules        = "WORKFLOW_RULE_ARNS"
+	EnvReplayRate           = "REPLAY_RATE"
+	EnvReplayChunk          = "REPLAY_CHUNK_SECONDS"
+	EnvLambdaEndpoint       = "LAMBDA_ENDPOINT"
 	EnvLambdaFunctionName   = "AWS_LAMBDA_FUNCTION_NAME" // set by Lambda (and aws-lambda-rie)
 	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
 	defaultReportBudgetPart = 0.5
@@ -99,6 +102,13 @@ type Config struct {
 	// WorkflowRules are the ARNs of the EventBridge rules that may invoke an action function directly
 	// (WORKFLOW_RULE_ARNS, comma-separated, blanks ignored). Package actions checks their form.
 	WorkflowRules []string
+	// ReplayRate is how many events a second a replay publishes (0: the replay's default);
+	// ReplayChunk how long one invocation of a replay publishes before handing on (0: until shortly
+	// before its deadline).
+	ReplayRate  int
+	ReplayChunk time.Duration
+	// FunctionName is the running function's own name, as Lambda sets it (a replay invokes itself).
+	FunctionName string
 
 	// Endpoint overrides for the local stack and tests; empty in AWS.
 	DynamoDBEndpoint    string
@@ -106,6 +116,7 @@ type Config struct {
 	EventBridgeEndpoint string
 	SecretsEndpoint     string
 	SSMEndpoint         string
+	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
 
 	lookup func(string) (string, bool)
 }
@@ -132,6 +143,8 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 		EventBridgeEndpoint: get(EnvEventBridgeEndpoint),
 		SecretsEndpoint:     get(EnvSecretsEndpoint),
 		SSMEndpoint:         get(EnvSSMEndpoint),
+		LambdaEndpoint:      get(EnvLambdaEndpoint),
+		FunctionName:        get(EnvLambdaFunctionName),
 		ReportBudgetShare:   defaultReportBudgetPart,
 		CallerBudgetShare:   defaultCallerBudgetPart,
 
@@ -199,6 +212,22 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 			c.OutboxSettle = time.Duration(v) * time.Second
 		}
 	}
+	if s := get(EnvReplayRate); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 10000 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of events a second from 1 to 10000", EnvReplayRate))
+		} else {
+			c.ReplayRate = v
+		}
+	}
+	if s := get(EnvReplayChunk); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 900 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of seconds from 1 to 900", EnvReplayChunk))
+		} else {
+			c.ReplayChunk = time.Duration(v) * time.Second
+		}
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -206,6 +235,7 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 func (c Config) Require(names ...string) error {
 	have := map[string]string{
 		EnvTable: c.Table, EnvDataKey: c.DataKeyID, EnvDigestKey: c.DigestKeyID, EnvEventBus: c.EventBus,
+		EnvLambdaFunctionName: c.FunctionName,
 	}
 	var missing []string
 	for _, n := range names {
@@ -240,7 +270,8 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 }
 
 func (c Config) local() bool {
-	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.SecretsEndpoint != ""
+	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.SecretsEndpoint != "" ||
+		c.LambdaEndpoint != ""
 }
 
 // Deployed reports whether the function runs in Lambda against AWS itself: Lambda names the

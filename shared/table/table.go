@@ -8,6 +8,7 @@
 //	idempotency key   idem#<action>#<caller>#<key>       idem      24 hours
 //	report            report#<YYYY-MM-DD>                report    2,192 days
 //	digest            digest#<YYYY-MM-DD>                digest|leaves#NNNN  2,192 days
+//	replay job        replay#<replay_id>                 replay    30 days
 //
 // Audit records are keyed by their own ID so that a write-once conditional put on that key can decide
 // "new or duplicate" in one request (webhook event IDs are derived from the de-duplication key).
@@ -82,6 +83,11 @@ var OutboxAttributes = []string{
 	"last_updated", "quotable", "has_quote_value", "has_sales_value", "changed_fields",
 }
 
+// TriggerAttributes are what the by-trigger index carries besides the keys: an event's bus detail
+// and who recorded it, so that a replay walks and counts a window (filtered by profile) from the
+// index alone, never reading the sealed part. Trigger samples read the records themselves.
+var TriggerAttributes = append([]string{"actor", "action", "outcome"}, OutboxAttributes...)
+
 // Shards is how many partitions a day's (or a trigger's, or the outbox's) index entries spread over.
 // At 1,000 writes/s that is ~63 writes/s per partition, far below DynamoDB's 1,000 WCU per partition.
 const Shards = 16
@@ -92,6 +98,9 @@ const (
 	AuditRetention       = 2192 * 24 * time.Hour
 	BudgetRetention      = 3 * 24 * time.Hour
 	IdempotencyRetention = 24 * time.Hour
+	// ReplayJobRetention keeps a replay's progress long enough to resume it; the replay itself is
+	// in the audit trail.
+	ReplayJobRetention = 30 * 24 * time.Hour
 )
 
 // TimeLayout is the fixed-width UTC timestamp used in sort keys, so that string order is time order.
@@ -172,6 +181,9 @@ func ReportKey(day string) (pk, sk string) { return "report#" + day, "report" }
 // DigestKey is the key of the audit digest of a UTC day; its leaf chunks share the partition.
 func DigestKey(day string) (pk, sk string) { return "digest#" + day, "digest" }
 
+// ReplayKey is the key of a replay's progress (its job): window, filters, position and lease.
+func ReplayKey(replayID string) (pk, sk string) { return "replay#" + replayID, "replay" }
+
 // DigestLeavesPrefix begins the sort key of every leaf chunk of a digest.
 const DigestLeavesPrefix = "leaves#"
 
@@ -211,7 +223,7 @@ func Definition(name string) *dynamodb.CreateTableInput {
 		KeySchema: key(PK, SK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(IndexByDay, DayPK, DaySK),
-			gsi(IndexByTrigger, TriggerPK, TriggerSK),
+			gsi(IndexByTrigger, TriggerPK, TriggerSK, TriggerAttributes...),
 			gsi(IndexOutbox, OutboxPK, OutboxSK, OutboxAttributes...),
 		},
 	}

@@ -53,6 +53,10 @@ type Detail struct {
 	HasQuoteValue bool     `json:"has_quote_value"`          // quote_value is a number above 0
 	HasSalesValue bool     `json:"has_sales_value"`          // sales_value is a number above 0
 	ChangedFields []string `json:"changed_fields,omitempty"` // Updated Lead only; see WatchedFields
+
+	// ReplayID is set only on an event published again by a replay (package replay): the same
+	// event_id and detail as the first time, plus the replay that sent it.
+	ReplayID string `json:"replay_id,omitempty"`
 }
 
 // DetailOf is the bus detail of an accepted event, from its audit record alone: the inline publish
@@ -90,7 +94,15 @@ func DetailType(trigger string) string {
 // entry is the PutEvents entry of an accepted event. Its Time is the event's received_at, so a
 // republished event is identical to the first.
 func entry(r audit.Record, busName string) (types.PutEventsRequestEntry, error) {
-	detail, err := json.Marshal(DetailOf(r))
+	return Entry(r, busName, "")
+}
+
+// Entry is the PutEvents entry of an accepted event, from its audit record alone; replayID, when
+// set, marks it as sent again by that replay (Detail.ReplayID). Its Time is the event's received_at.
+func Entry(r audit.Record, busName, replayID string) (types.PutEventsRequestEntry, error) {
+	d := DetailOf(r)
+	d.ReplayID = replayID
+	detail, err := json.Marshal(d)
 	if err != nil {
 		return types.PutEventsRequestEntry{}, fmt.Errorf("webhook: encode detail of %s: %w", r.ID, err)
 	}

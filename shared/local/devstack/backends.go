@@ -36,6 +36,9 @@ type Backends struct {
 	// Bus holds every event the functions published; EventBridgeURL is its EventBridge API.
 	Bus            *eventbus.Bus
 	EventBridgeURL string
+	// LambdaEndpoint is Lambda's Invoke API the functions call (a replay invokes itself); set by
+	// Start once it listens.
+	LambdaEndpoint string
 
 	// Sim is the WhatConverts simulator (nil with a real WhatConverts). WhatConvertsURL is the API
 	// base URL the functions use; WhatConvertsCredentials the credentials secret they get.
@@ -239,6 +242,14 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 	}
 	for k, v := range b.baseEnv() {
 		env[k] = v
+	}
+	// As Lambda sets it: the function's name, which the Invoke API knows it by.
+	env[config.EnvLambdaFunctionName] = fn.LogicalID
+	if fn.FunctionName != "" {
+		env[config.EnvLambdaFunctionName] = fn.FunctionName
+	}
+	if b.LambdaEndpoint != "" {
+		env[config.EnvLambdaEndpoint] = b.LambdaEndpoint
 	}
 	return env
 }

@@ -89,6 +89,7 @@ func start(ctx context.Context, opts Options, reg map[string]builder) (*Stack, e
 		return nil, err
 	}
 	s := &Stack{Backends: b, Template: tmpl}
+	b.LambdaEndpoint = "http://" + lambdaLn.Addr().String()
 	defer func() {
 		if !ok {
 			_ = s.Close(context.Background())

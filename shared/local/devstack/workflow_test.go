@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,9 +70,9 @@ func TestAQuoteValueEnteredInWhatConvertsMakesTheLeadQuotableOnce(t *testing.T) 
 	if l, _ := st.Sim.Lead(leadID); l["quotable"] != "Yes" {
 		t.Fatalf("lead %d is quotable %v, want Yes", leadID, l["quotable"])
 	}
-	// The user's edit and exactly one Update Lead call (a profile key's edit is one request).
-	if got := st.Sim.RequestsByToken(key.Token) - before; got != 2 {
-		t.Fatalf("WhatConverts saw %d requests of the profile key, want 2 (the user's edit and one Update Lead)", got)
+	// The user's edit, then the workflow's read of the lead and exactly one edit.
+	if got := st.Sim.RequestsByToken(key.Token) - before; got != 3 {
+		t.Fatalf("WhatConverts saw %d requests of the profile key, want 3 (the user's edit, Get Lead, one Update Lead)", got)
 	}
 	updates := 0
 	for _, e := range st.Bus.Events() {
@@ -102,6 +103,52 @@ func TestAQuoteValueEnteredInWhatConvertsMakesTheLeadQuotableOnce(t *testing.T) 
 	}
 	if want := ruleARN + " " + string(audit.OutcomeOK); ruleARN == "" || len(actions) != 1 || actions[0] != want {
 		t.Fatalf("update-lead audit records = %q, want exactly [%q]", actions, want)
+	}
+}
+
+// A holder of the webhook token forges an Updated Lead webhook claiming a quote value for a lead
+// whose real quote value is empty: the rule fires, Update Lead reads the lead from WhatConverts, finds
+// no quote value, changes nothing and says why in the audit trail.
+func TestAForgedUpdateWebhookChangesNothingInWhatConverts(t *testing.T) {
+	st := startStack(t, devstack.Options{
+		DisableSchedules:   true,
+		ParameterOverrides: map[string]string{"EnableQuoteValueUpdate": "true"},
+	})
+	leadID := st.Sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "quotable": "Not Set"})
+	was, _ := st.Sim.Lead(leadID)
+	if was["quote_value"] != nil {
+		t.Fatalf("the lead has quote value %v, want none", was["quote_value"])
+	}
+	key := wcsim.ProfileKey1001
+	before := st.Sim.RequestsByToken(key.Token)
+
+	forged := fmt.Sprintf(`{"trigger": "update", "lead_id": %d, "profile_id": 1001, "lead_type": "Web Form",
+		"quotable": "Not Set", "quote_value": 99999, "last_updated": "2026-11-28T10:00:00Z"}`, leadID)
+	if r := do(t, st, http.MethodPost, st.WebhookURL, []byte(forged), false); r.status != http.StatusOK {
+		t.Fatalf("webhook = %d %s", r.status, r.body)
+	}
+	st.Rules.Wait()
+
+	if now, _ := st.Sim.Lead(leadID); fmt.Sprint(now) != fmt.Sprint(was) {
+		t.Fatalf("the lead changed in WhatConverts:\nwas %v\nnow %v", was, now)
+	}
+	if got := st.Sim.RequestsByToken(key.Token) - before; got != 1 {
+		t.Fatalf("WhatConverts saw %d requests of the profile key, want 1 (the read, no edit)", got)
+	}
+	store := audit.New(audit.Config{DB: testenv.DynamoDB(t), Table: st.Options.Table})
+	var got []string
+	err := store.Day(context.Background(), table.Day(time.Now()), func(r audit.Record) error {
+		if strings.HasPrefix(r.Actor, "arn:aws:events:") {
+			got = append(got, fmt.Sprintf("%s %d", r.Action, r.Status))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []string{"get-lead 200", "update-lead 409"}; !slices.Equal(got, want) {
+		t.Fatalf("the rule's audit records = %q, want %q (the read, and the refusal that says why)", got, want)
 	}
 }
 

@@ -114,3 +114,34 @@ func TestTemplateYAMLWorkflowsLoadAndRouteLeadEvents(t *testing.T) {
 		}
 	})
 }
+
+// A replayed event (detail.replay_id) re-runs no shipped workflow: the follow-up queue had it and the
+// quote-value update acted (or chose not to) the first time. The same events without replay_id do.
+func TestTemplateYAMLWorkflowsIgnoreReplayedEvents(t *testing.T) {
+	s := newStack(t, realTemplate, bothWorkflows)
+	bus := ingestBus(t, s)
+
+	newCall := leadDetail("evt-20", "new-lead")
+	quoteBrought := leadDetail("evt-21", "updated-lead")
+	quoteBrought.HasQuoteValue, quoteBrought.Quotable = true, "Not Set"
+	for _, d := range []webhook.Detail{newCall, quoteBrought} {
+		d.ReplayID = "rpl_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+		s.publish(t, bus, webhook.Source, webhook.DetailType(d.Trigger), d)
+	}
+	if n := len(s.engine.Queue("NewCallFollowUpQueue")); n != 0 {
+		t.Errorf("a replayed new phone-call lead put %d messages on the follow-up queue, want 0", n)
+	}
+	if n := len(s.fns["UpdateLeadFunction"].calls()); n != 0 {
+		t.Errorf("a replayed quote-value update invoked Update Lead %d times, want 0", n)
+	}
+
+	// The control: the very same events as first published do run the workflows.
+	s.publish(t, bus, webhook.Source, webhook.DetailTypeCreated, newCall)
+	s.publish(t, bus, webhook.Source, webhook.DetailTypeUpdated, quoteBrought)
+	if n := len(s.engine.Queue("NewCallFollowUpQueue")); n != 1 {
+		t.Errorf("the first publication put %d messages on the follow-up queue, want 1", n)
+	}
+	if n := len(s.fns["UpdateLeadFunction"].calls()); n != 1 {
+		t.Errorf("the first publication invoked Update Lead %d times, want 1", n)
+	}
+}

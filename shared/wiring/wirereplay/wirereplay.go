@@ -1,0 +1,53 @@
+package wirereplay
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/wcbridge/wcbridge/shared/access"
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/replay"
+)
+
+// Replay builds ReplayFunction: an audit store that counts and reads events and appends records
+// without PHI (no key use at all: it never reads a sealed part), the replay job store, the bus, and
+// a Lambda client that invokes this very function (AWS_LAMBDA_FUNCTION_NAME, which Lambda sets) for
+// the next chunk; and the access policy and API of cfg (access.Build): a replay needs "replay" on
+// every profile it touches.
+func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.Handler, error) {
+	if err := cfg.Require(config.EnvTable, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
+		return nil, err
+	}
+	ac, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	if err != nil {
+		return nil, err
+	}
+	db := cfg.DynamoDB(ac)
+	store := audit.New(audit.Config{DB: db, Table: cfg.Table})
+	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) {
+		if cfg.LambdaEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.LambdaEndpoint)
+		}
+	})
+	return &replay.Handler{
+		Events:     store,
+		Audit:      store,
+		Jobs:       &replay.Jobs{DB: db, Table: cfg.Table},
+		Bus:        cfg.EventBridge(ac),
+		EventBus:   cfg.EventBus,
+		Next:       &replay.SelfInvoker{Lambda: lc, FunctionName: cfg.FunctionName},
+		Authorizer: authz,
+		Origin:     &origin,
+		Log:        log,
+		Rate:       cfg.ReplayRate,
+		ChunkTime:  cfg.ReplayChunk,
+	}, nil
+}
