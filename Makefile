@@ -6,6 +6,7 @@ SHELL := /bin/bash
 FUNCTIONS := IngestWebhookFunction:ingest-webhook TriggerSamplesFunction:trigger-samples \
 	PublishOutboxFunction:publish-outbox GetLeadsFunction:get-leads GetLeadFunction:get-lead \
 	CreateLeadFunction:create-lead UpdateLeadFunction:update-lead DailyReportFunction:daily-report \
+	AuditDigestFunction:audit-digest \
 	GetReportFunction:get-report
 
 # How every shipped binary is built: static, no net/rpc (lambda.norpc), reproducible, stripped.

@@ -86,7 +86,7 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	if o.clients == nil {
@@ -115,7 +115,7 @@ func BuildService(ctx context.Context, cfg config.Config, idempotent bool, opts 
 	d := Deps{
 		WhatConverts:    whatconverts.New(cfg.WhatConvertsURL, wcOpts...),
 		Credentials:     creds,
-		Audit:           audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Sealer: enc}),
+		Audit:           audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Sealer: enc, Tagger: o.clients.Tagger(cfg)}),
 		Logger:          o.logger,
 		UpstreamTimeout: o.upstreamTimeout,
 	}

@@ -72,6 +72,10 @@ type Record struct {
 	HasSalesValue bool     // sales_value was a number above 0
 	ChangedFields []string // Updated Lead: names of the workflow fields the update carried
 
+	// A rejection count (Action ActionRejections): how many deliveries were refused in its minute
+	// with its Status (see Store.CountRejection); 0 for every other record, each of which is one.
+	Count int64
+
 	// Set by the store.
 	Sealed  []byte // the sealed PHI part (nil when the record has none); OpenPayload opens it
 	Hash    string // "sha256:<hex>" of the record's canonical content (see doc.go)

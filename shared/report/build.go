@@ -71,7 +71,7 @@ func BudgetLimits(share float64) (profileKey, masterKey int64) {
 // Sealer, no Opener: the role needs neither kms:GenerateDataKey nor kms:Decrypt on the data key).
 // Errors name settings, never secret values.
 func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Daily, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDigestKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDigestKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	var o buildOptions
@@ -80,7 +80,8 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 	}
 	d := &Daily{
 		Audit: audit.New(audit.Config{
-			DB: o.clients.DynamoDB, Table: cfg.Table, MAC: o.clients.KMS, DigestKeyID: cfg.DigestKeyID, Now: o.now,
+			DB: o.clients.DynamoDB, Table: cfg.Table, MAC: o.clients.KMS, DigestKeyID: cfg.DigestKeyID,
+			Tagger: o.clients.Tagger(cfg), Now: o.now,
 		}),
 		Reports:  NewStore(o.clients.DynamoDB, cfg.Table),
 		Profiles: cfg.ReportProfiles,
@@ -111,7 +112,7 @@ func BuildDaily(ctx context.Context, cfg config.Config, opts ...BuildOption) (*D
 // BuildGet wires GET /reports/{date} from cfg, once per cold start: the report store and an audit
 // store that only appends records without PHI.
 func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get, error) {
-	if err := cfg.Require(config.EnvTable); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	var o buildOptions
@@ -120,7 +121,7 @@ func BuildGet(ctx context.Context, cfg config.Config, opts ...BuildOption) (*Get
 	}
 	return &Get{
 		Reports: NewStore(o.clients.DynamoDB, cfg.Table),
-		Audit:   audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Now: o.now}),
+		Audit:   audit.New(audit.Config{DB: o.clients.DynamoDB, Table: cfg.Table, Tagger: o.clients.Tagger(cfg), Now: o.now}),
 		Now:     o.now,
 		Log:     o.logger,
 	}, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/setup"
@@ -50,15 +51,16 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 // env is a table on dynalite, a digest key on local-kms and a WhatConverts simulator with profiles
 // 1001, 1002 and 1003 (a profile key each), all on one clock.
 type env struct {
-	db    *dynamodb.Client
-	kms   *kms.Client
-	table string
-	mac   string
-	sim   *wcsim.Sim
-	url   string
-	clock *clock
-	keys  map[int64]wcsim.Key
-	logs  *testenv.Logs
+	db     *dynamodb.Client
+	kms    *kms.Client
+	table  string
+	mac    string
+	tagKey string
+	sim    *wcsim.Sim
+	url    string
+	clock  *clock
+	keys   map[int64]wcsim.Key
+	logs   *testenv.Logs
 }
 
 func newEnv(t *testing.T) *env {
@@ -66,6 +68,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &testenv.Logs{}}
 	e.table = testenv.Table(t, e.db)
 	e.mac = testenv.HMACKey(t, e.kms)
+	e.tagKey = testenv.SymmetricKey(t, e.kms)
 	e.sim = wcsim.New(wcsim.Options{Now: e.clock.Now, Seed: 28})
 	e.sim.SetAccountName(2001, "Synthetic Health Group")
 	e.keys = map[int64]wcsim.Key{}
@@ -90,7 +93,7 @@ func (e *env) config(t *testing.T, profiles string, share string) config.Config 
 	}
 	b, _ := json.Marshal(map[string]any{"profiles": creds})
 	cfg, err := config.FromMap(map[string]string{
-		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvWhatConvertsURL: e.url,
+		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvTagKey: e.tagKey, config.EnvWhatConvertsURL: e.url,
 		config.EnvReportProfiles: profiles, config.EnvReportBudgetShare: share,
 		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
 	})
@@ -117,7 +120,8 @@ func (e *env) daily(t *testing.T, profiles, share string) *Daily {
 }
 
 func (e *env) auditStore() *audit.Store {
-	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now})
+	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now,
+		Tagger: envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})})
 }
 
 // reportItems scans the table for report items.

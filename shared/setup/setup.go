@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -26,6 +27,7 @@ type Clients struct {
 	KMS            *kms.Client
 	EventBridge    *eventbridge.Client
 	SecretsManager *secretsmanager.Client
+	S3             *s3.Client
 }
 
 // NewClients builds every client from cfg. Building a client makes no network call, so a function
@@ -41,6 +43,7 @@ func NewClients(ctx context.Context, cfg config.Config) (*Clients, error) {
 		KMS:            cfg.KMS(awsCfg),
 		EventBridge:    cfg.EventBridge(awsCfg),
 		SecretsManager: cfg.SecretsManager(awsCfg),
+		S3:             cfg.S3(awsCfg),
 	}, nil
 }
 
@@ -48,6 +51,12 @@ func NewClients(ctx context.Context, cfg config.Config) (*Clients, error) {
 // bounds (5 minutes, 10,000 messages).
 func (c *Clients) Encryptor(cfg config.Config) *envelope.Encryptor {
 	return envelope.New(c.KMS, cfg.DataKeyID, envelope.Options{})
+}
+
+// Tagger tags audit records under tag keys wrapped by the tag key of cfg (TAG_KEY_ID), with the same
+// reuse bounds as the data keys; it also checks tags (the verifiers' kms:Decrypt on that key).
+func (c *Clients) Tagger(cfg config.Config) *envelope.Tagger {
+	return envelope.NewTagger(c.KMS, cfg.TagKeyID, envelope.Options{})
 }
 
 // Logger is the one logger: JSON lines on stderr, which Lambda sends to the function's log group.

@@ -14,7 +14,7 @@ import (
 // that can seal and write but neither read back nor open (no Opener: the role has no kms:Decrypt).
 // Errors name settings, never secret values.
 func BuildIngest(ctx context.Context, cfg config.Config) (*Ingest, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvEventBus); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey, config.EnvEventBus); err != nil {
 		return nil, err
 	}
 	c, err := setup.NewClients(ctx, cfg)
@@ -35,7 +35,7 @@ func BuildIngest(ctx context.Context, cfg config.Config) (*Ingest, error) {
 	}
 	return &Ingest{
 		Tokens:   tokens,
-		Store:    audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: c.Encryptor(cfg)}),
+		Store:    audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: c.Encryptor(cfg), Tagger: c.Tagger(cfg)}),
 		Bus:      c.EventBridge,
 		EventBus: cfg.EventBus,
 		Log:      setup.Logger(),
@@ -64,7 +64,7 @@ func BuildPublisher(ctx context.Context, cfg config.Config) (*Publisher, error) 
 // BuildSamples builds the trigger samples handler: it opens payloads (kms:Decrypt) and seals the
 // event IDs of its own audit record.
 func BuildSamples(ctx context.Context, cfg config.Config) (*Samples, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	c, err := setup.NewClients(ctx, cfg)
@@ -73,7 +73,7 @@ func BuildSamples(ctx context.Context, cfg config.Config) (*Samples, error) {
 	}
 	enc := c.Encryptor(cfg)
 	return &Samples{
-		Store: audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: enc, Opener: enc}),
+		Store: audit.New(audit.Config{DB: c.DynamoDB, Table: cfg.Table, Sealer: enc, Opener: enc, Tagger: c.Tagger(cfg)}),
 		Log:   setup.Logger(),
 	}, nil
 }

@@ -26,6 +26,7 @@ func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 	cfg, err := config.FromMap(map[string]string{
 		config.EnvTable:               testenv.Table(t, db),
 		config.EnvDataKey:             testenv.SymmetricKey(t, k),
+		config.EnvTagKey:              testenv.SymmetricKey(t, k),
 		config.EnvEventBus:            "wcbridge-leads",
 		config.EnvDynamoDBEndpoint:    os.Getenv("DYNAMODB_ENDPOINT"),
 		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
@@ -119,11 +120,11 @@ func TestBuildRefusesMissingConfiguration(t *testing.T) {
 	if _, err := BuildSamples(ctx, cfg); err == nil {
 		t.Fatal("BuildSamples without a data key")
 	}
-	full, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvEventBus: "b"})
+	full, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvEventBus: "b"})
 	if _, err := BuildIngest(ctx, full); err == nil {
 		t.Fatal("BuildIngest without webhook tokens")
 	}
-	short, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvEventBus: "b",
+	short, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvEventBus: "b",
 		config.EnvWebhookTokensLocal: "short-token"})
 	if _, err := BuildIngest(ctx, short); err == nil || strings.Contains(err.Error(), "short-token") {
 		t.Fatalf("a short token: %v", err)

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/wcbridge/wcbridge/shared/actions"
+	"github.com/wcbridge/wcbridge/shared/auditjob"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/webhook"
@@ -28,6 +29,7 @@ var registry = map[string]builder{
 	"UpdateLeadFunction":     handler(noOptions(actions.BuildUpdateLead), actionHandle),
 	"DailyReportFunction":    handler(noOptions(report.BuildDaily), func(h *report.Daily) any { return h.Handle }),
 	"GetReportFunction":      handler(noOptions(report.BuildGet), func(h *report.Get) any { return h.Handle }),
+	"AuditDigestFunction":    handler(auditjob.Build, func(h *auditjob.Job) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
