@@ -76,6 +76,7 @@ var figures = []figure{
 	{"P5", "WhatConverts requests, Get Leads", "target equal", measureP5},
 	{"P6", "daily report: requests, peak memory", "target equal; ≤2x", measureP6},
 	{"P7", "webhook latency, local stack", "target p50 ≤2x", measureP7},
+	{"A1", "audit digest build and verify per 100,000 records", "linear; memory flat", measureA1}, // scripts/bench/audit.go
 }
 
 // bench is the run's shared state: where the module is, a scratch directory, options.
