@@ -73,9 +73,9 @@ reliability: ## load, fault injection and PHI scans through the local stack, the
 	scripts/fuzz.sh $(RELIABILITY_FUZZTIME)
 
 .PHONY: verify-audit
-verify-audit: ## recompute a day's audit digest: make verify-audit DATE=YYYY-MM-DD
-	@test -n "$(DATE)" || { echo "usage: make verify-audit DATE=YYYY-MM-DD"; exit 2; }
-	go run ./scripts/verify-audit -date $(DATE)
+verify-audit: ## verify the audit trail: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD (or DATE=) PUBLIC_KEY=file
+	@test -n "$(DATE)$(FROM)" || { echo "usage: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD [PUBLIC_KEY=file]  (or DATE=YYYY-MM-DD)"; exit 2; }
+	@go run ./scripts/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
 
 .PHONY: clean
 clean: ## remove build output
