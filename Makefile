@@ -72,10 +72,13 @@ reliability: ## load, fault injection and PHI scans through the local stack, the
 	cd reliability && WCBRIDGE_RELIABILITY=1 ../scripts/with-services.sh go test -count=1 -v -timeout 20m -run '^TestReliability$$' .
 	scripts/fuzz.sh $(RELIABILITY_FUZZTIME)
 
+# Built, not `go run`, so that the command's exit status (0 intact, 1 tampering, 2 error) is its own
+# (make itself exits 2 on any failure and names the command's status: "Error 1").
 .PHONY: verify-audit
 verify-audit: ## verify the audit trail: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD (or DATE=) PUBLIC_KEY=file
 	@test -n "$(DATE)$(FROM)" || { echo "usage: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD [PUBLIC_KEY=file]  (or DATE=YYYY-MM-DD)"; exit 2; }
-	@go run ./scripts/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
+	@go build -o build/verify-audit ./scripts/verify-audit
+	@build/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
 
 .PHONY: clean
 clean: ## remove build output
