@@ -50,17 +50,26 @@ $(foreach f,$(FUNCTIONS),$(eval build-$(firstword $(subst :, ,$(f))): ; \
 	GOARCH=$(GOARCH_LAMBDA) $(GO_BUILD) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(lastword $(subst :, ,$(f)))))
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck
+# Every check runs or lint fails: a staticcheck that cannot install is a failure, not a skip.
+lint: ## gofmt, go vet, staticcheck, go mod tidy leaves go.mod/go.sum unchanged
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
-	@if scripts/tools.sh staticcheck; then .tools/bin/staticcheck ./...; else echo "lint: staticcheck did not install; skipped it"; fi
+	@scripts/tools.sh staticcheck || { echo "lint: staticcheck did not install (Go module proxy unreachable?)" >&2; exit 1; }
+	.tools/bin/staticcheck ./...
+	@go mod tidy -diff || { echo "lint: go.mod/go.sum are not tidy; run go mod tidy" >&2; exit 1; }
+
+.PHONY: validate
+validate: ## cfn-lint (informational checks too), the SAM transform, and the deploy assertions on its output
+	@scripts/tools.sh python-tools
+	python3 scripts/validate/validate.py template.yaml
+	python3 -m unittest discover -s scripts/validate
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: bench
-bench: ## the performance figures P1-P7 as ratios against same-run baselines
+bench: ## the performance figures P1-P7 (docs/performance.md) as ratios against same-run baselines
 	scripts/with-services.sh go run ./scripts/bench
 
 # The reliability suite (reliability/): load, injected faults and PHI scans through the whole local
@@ -79,6 +88,10 @@ verify-audit: ## verify the audit trail: make verify-audit FROM=YYYY-MM-DD TO=YY
 	@test -n "$(DATE)$(FROM)" || { echo "usage: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD [PUBLIC_KEY=file]  (or DATE=YYYY-MM-DD)"; exit 2; }
 	@go build -o build/verify-audit ./scripts/verify-audit
 	@build/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
+
+.PHONY: report-url
+report-url: ## print a short-lived presigned URL of a report to open in a browser: make report-url DATE=YYYY-MM-DD [FORMAT=csv] [API=https://…/prod]
+	@go run ./scripts/report-url $(if $(DATE),-date $(DATE)) $(if $(FORMAT),-format $(FORMAT)) $(if $(EXPIRES),-expires $(EXPIRES)) $(if $(API),-api $(API))
 
 .PHONY: clean
 clean: ## remove build output

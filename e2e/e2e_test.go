@@ -132,6 +132,7 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 		t.Run("triggers", func(t *testing.T) { t.Parallel(); s.triggers(t) })
 		t.Run("actions", func(t *testing.T) { t.Parallel(); s.actions(t) })
 		t.Run("report", func(t *testing.T) { t.Parallel(); s.report(t) })
+		t.Run("deployed", func(t *testing.T) { t.Parallel(); s.deployed(t) })
 	})
 
 	var notRun []string
@@ -362,6 +363,19 @@ func (s *suite) report(t *testing.T) {
 	profiles, _ := body["profiles"].([]any)
 	if status != 200 || body["date"] != date || len(profiles) != 2 {
 		t.Fatalf("get-report = %d (date %v, %d profiles), want 200 with the report of %s for 2 profiles", status, body["date"], len(profiles), date)
+	}
+
+	// GET /reports over a range holding that date lists its summary, figures as in the report.
+	var listReq map[string]any
+	if err := json.Unmarshal(s.event(t, "list-reports"), &listReq); err != nil {
+		t.Fatal(err)
+	}
+	listReq["queryStringParameters"] = map[string]string{"from": date, "to": date}
+	listEv, _ := json.Marshal(listReq)
+	status, body = get.invokeAPI(t, listEv)
+	reports, _ := body["reports"].([]any)
+	if status != 200 || len(reports) != 1 || reports[0].(map[string]any)["date"] != date {
+		t.Fatalf("list-reports = %d %v, want the summary of %s", status, body, date)
 	}
 
 	res.Date = ""

@@ -14,8 +14,9 @@ import (
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
-// The template ships too: these tests pin the safeguards of security.md (S9, S10, S14 and access
-// control) on template.yaml itself, since no AWS account is reachable from the tests.
+// The template ships too: these tests pin its safeguards (docs/security.md: encryption at rest under
+// the customer's key, recovery, secrets, access control) on template.yaml itself, since no AWS account
+// is reachable from the tests.
 
 func loadShippedTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
@@ -213,8 +214,8 @@ func TestEveryRouteButTheWebhookNeedsIAM(t *testing.T) {
 			}
 		}
 	}
-	if routes != 7 {
-		t.Errorf("%d routes, want the contract's 7", routes)
+	if routes != 8 {
+		t.Errorf("%d routes, want the contract's 8 (its table's 7 and GET /reports)", routes)
 	}
 	api := props(t, tmpl.Resources["Api"])
 	format := asJSON(t, api["AccessLogSetting"])
@@ -300,11 +301,18 @@ func TestOnlyThePHIReadersMayDecryptEnvelopes(t *testing.T) {
 			t.Errorf("%s: direct kms:Decrypt = %v, but only %v read PHI back", fn.LogicalID, direct, readers)
 		}
 	}
-	// The key policy says the same, for principals whose IAM policies might be broader.
+	// The key policy says the same, for principals whose IAM policies might be broader: its Decrypt
+	// exception is a role path (a generated role name is truncated for long stack names), and the
+	// readers, only they, have their roles under it.
 	key := asJSON(t, props(t, tmpl.Resources["DataKey"])["KeyPolicy"])
-	for _, r := range readers {
-		if !strings.Contains(key, r) {
-			t.Errorf("the key policy's Decrypt exception does not name %s", r)
+	const readerPath = "/${AWS::StackName}/phi-reader/"
+	if !strings.Contains(key, `role`+readerPath+`*`) {
+		t.Errorf("the key policy's Decrypt exception is not the role path %s*: %s", readerPath, key)
+	}
+	for _, fn := range tmpl.Functions {
+		path := asJSON(t, props(t, tmpl.Resources[fn.LogicalID])["RolePath"])
+		if under := path == `{"Fn::Sub":"`+readerPath+`"}`; under != slices.Contains(readers, fn.LogicalID) {
+			t.Errorf("%s: role path %s, but only %v read PHI back", fn.LogicalID, path, readers)
 		}
 	}
 }

@@ -171,7 +171,7 @@ func (s *suite) startStack(t *testing.T, opts devstack.Options) *devstack.Stack 
 func (s *suite) logger() *slog.Logger { return s.logs.Logger() }
 
 // captureLogs sends every log line of the run to s.logs: the functions log JSON lines on os.Stderr
-// (setup.Logger, taken when a handler is built), libraries log through slog's default.
+// (wiring.Logger, taken when a handler is built), libraries log through slog's default.
 func (s *suite) captureLogs(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module (security.md S13), one at a time, for FUZZTIME each.
+# Runs every fuzz target of the module (every parser of untrusted input), one at a time, for FUZZTIME each.
 #   scripts/fuzz.sh [FUZZTIME]          FUZZTIME as go test's -fuzztime: 60s (default), 10s, 5000x
 #   FUZZ_SAVE_CORPUS=1 scripts/fuzz.sh  also copy the corpus each target grew into its testdata/fuzz
 #   FUZZ_MATCH=Ingest scripts/fuzz.sh   only the targets whose name matches (an extended regexp)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned tools that tests and `make dev` need into .tools/ (idempotent).
-# Only the Go module proxy and the npm registry are used.
+# Only the Go module proxy and the npm registry are used; python-tools only checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -29,7 +29,17 @@ case "${1:-all}" in
     fi
     ;;
   staticcheck)
-    # Optional: lint uses it when it installs, and says so when it does not.
+    # make lint fails when it cannot install.
     install_go_tool staticcheck "$STATICCHECK" ;;
-  *) echo "usage: tools.sh [all|staticcheck]" >&2; exit 2 ;;
+  python-tools)
+    # make validate: cfn-lint and aws-sam-translator, Python packages that come with the machine
+    # image's python3. Neither is in Debian 12's apt (checked: no cfn-lint, python3-cfnlint or
+    # samtranslator package), and PyPI is not an allowed source here, so a missing one fails with
+    # what to install rather than a skip.
+    if ! command -v cfn-lint >/dev/null || ! python3 -c 'import cfnlint, samtranslator' 2>/dev/null; then
+      echo "tools: make validate needs cfn-lint (>= 1.51) and aws-sam-translator (>= 1.110) for python3;" >&2
+      echo "tools: install them with: python3 -m pip install 'cfn-lint>=1.51' 'aws-sam-translator>=1.110'" >&2
+      exit 1
+    fi ;;
+  *) echo "usage: tools.sh [all|staticcheck|python-tools]" >&2; exit 2 ;;
 esac

@@ -1,16 +1,16 @@
 // Command audit-digest is AuditDigestFunction: every hour it signs and anchors the audit trail's due
 // period digests and verifies the chain, publishing its findings as a metric (see shared/auditjob).
-// It only wires: configuration, clients and the public key once per cold start.
+// Its handler is built once per cold start by shared/wiring/wireaudit.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/auditjob"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
 )
 
 func main() {
-	h := setup.Must(auditjob.Build(setup.ColdStart()))
+	h := wiring.Must(wireaudit.AuditDigest(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

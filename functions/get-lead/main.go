@@ -1,16 +1,15 @@
-// Command get-lead is the GetLeadFunction Lambda: the Get Lead action behind API Gateway
-// (see shared/actions). It only wires: configuration, clients and the WhatConverts credentials once per
-// cold start, then the handler.
+// Command get-lead is GetLeadFunction: the Get Lead action behind API Gateway.
+// Its handler is built once per cold start by shared/wiring/wireactions.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/actions"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
 func main() {
-	h := setup.Must(actions.BuildGetLead(setup.ColdStart()))
+	h := wiring.Must(wireactions.GetLead(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

@@ -1,16 +1,15 @@
-// Command get-leads is the GetLeadsFunction Lambda: the Get Leads action behind API Gateway
-// (see shared/actions). It only wires: configuration, clients and the WhatConverts credentials once per
-// cold start, then the handler.
+// Command get-leads is GetLeadsFunction: the Get Leads action behind API Gateway.
+// Its handler is built once per cold start by shared/wiring/wireactions.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/actions"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
 func main() {
-	h := setup.Must(actions.BuildGetLeads(setup.ColdStart()))
+	h := wiring.Must(wireactions.GetLeads(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

@@ -1,15 +1,15 @@
-// Command get-report is GetReportFunction: GET /reports/{date}, the stored compliance report of a date
-// (see shared/report). It only wires: configuration and clients once per cold start.
+// Command get-report is GetReportFunction: GET /reports/{date}, the stored compliance report of a date.
+// Its handler is built once per cold start by shared/wiring/wirereport.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/report"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
 )
 
 func main() {
-	h := setup.Must(report.BuildGet(setup.ColdStart()))
+	h := wiring.Must(wirereport.GetReport(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

@@ -1,16 +1,16 @@
-// Command ingest-webhook is IngestWebhookFunction: WhatConverts New Lead / Updated Lead webhooks -> audit record -> bus.
-// It only wires: configuration, clients and handler are built once per cold start in
-// shared/webhook, and a failure there ends the process (an init error) after logging it without PHI.
+// Command ingest-webhook is IngestWebhookFunction: WhatConverts New Lead and Updated Lead webhooks, audited,
+// then put on the bus.
+// Its handler is built once per cold start by shared/wiring/wirewebhook.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/setup"
-	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
 func main() {
-	h := setup.Must(webhook.BuildIngest(setup.ColdStart()))
+	h := wiring.Must(wirewebhook.IngestWebhook(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

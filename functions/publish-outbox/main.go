@@ -1,16 +1,16 @@
-// Command publish-outbox is PublishOutboxFunction: every minute, publishes the acknowledged webhook events still on the outbox.
-// It only wires: configuration, clients and handler are built once per cold start in
-// shared/webhook, and a failure there ends the process (an init error) after logging it without PHI.
+// Command publish-outbox is PublishOutboxFunction: every minute, publishes the acknowledged webhook events still
+// on the outbox.
+// Its handler is built once per cold start by shared/wiring/wirewebhook.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/setup"
-	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
 func main() {
-	h := setup.Must(webhook.BuildPublisher(setup.ColdStart()))
+	h := wiring.Must(wirewebhook.PublishOutbox(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

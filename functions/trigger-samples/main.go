@@ -1,16 +1,15 @@
 // Command trigger-samples is TriggerSamplesFunction: GET /triggers/{trigger}/samples, an audited PHI read.
-// It only wires: configuration, clients and handler are built once per cold start in
-// shared/webhook, and a failure there ends the process (an init error) after logging it without PHI.
+// Its handler is built once per cold start by shared/wiring/wirewebhook.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/setup"
-	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
 func main() {
-	h := setup.Must(webhook.BuildSamples(setup.ColdStart()))
+	h := wiring.Must(wirewebhook.TriggerSamples(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

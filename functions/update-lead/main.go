@@ -1,17 +1,16 @@
-// Command update-lead is the UpdateLeadFunction Lambda: the Update Lead action behind API Gateway, and
-// invoked directly by the workflow rules of WORKFLOW_RULE_ARNS (see shared/actions; the handler tells
-// the two apart). It only wires: configuration, clients and the WhatConverts credentials once per cold
-// start, then the handler.
+// Command update-lead is UpdateLeadFunction: the Update Lead action behind API Gateway, also invoked directly
+// by the workflow rules of WORKFLOW_RULE_ARNS.
+// Its handler is built once per cold start by shared/wiring/wireactions.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/actions"
-	"github.com/wcbridge/wcbridge/shared/setup"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
 func main() {
-	h := setup.Must(actions.BuildUpdateLead(setup.ColdStart()))
+	h := wiring.Must(wireactions.UpdateLead(wiring.ColdStart()))
 	lambda.Start(h.Handle)
 }

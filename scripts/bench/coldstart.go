@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-// maxBinary is the size limit of a stripped arm64 bootstrap (performance.md P4): 12 MB.
+// maxBinary is the size limit of a stripped arm64 bootstrap (docs/performance.md, P4): 12 MB.
 const maxBinary = 12_000_000
 
 // buildFlags are the Makefile's GO_BUILD flags: every shipped binary, and the baseline, built alike.

@@ -1,4 +1,4 @@
-// Command bench prints performance.md's figures P1–P7, each against a floor or baseline measured in
+// Command bench prints the figures P1–P7 of docs/performance.md, each against a floor or baseline measured in
 // the same run, with the ratio and a verdict against the target, one line each:
 //
 //	scripts/with-services.sh go run ./scripts/bench            (make bench)
@@ -60,7 +60,7 @@ func detailLines(err error) []string {
 	return lines
 }
 
-// figure is one of performance.md's figures and how it is measured.
+// figure is one of the figures of docs/performance.md and how it is measured.
 type figure struct {
 	ID      string
 	Name    string
@@ -149,7 +149,7 @@ func run(ctx context.Context, only string, rounds int) error {
 		}
 	}
 
-	fmt.Printf("wcbridge performance figures (performance.md), %s, %s/%s, %d CPUs, %d rounds, %.0fs\n\n",
+	fmt.Printf("wcbridge performance figures (docs/performance.md), %s, %s/%s, %d CPUs, %d rounds, %.0fs\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), b.rounds,
 		time.Since(b.started).Seconds())
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)

@@ -35,6 +35,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
@@ -127,6 +128,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 		fmt.Fprintf(stderr, "verify-audit: AWS configuration: %v\n", err)
 		return exitError
 	}
+	// The SDK's own logger is silenced: its warnings (a response body that could not be drained) are
+	// not findings, and stdout holds the findings and the summary only. Every failure still comes
+	// back as an error, which stderr reports.
+	awsCfg.Logger = logging.Nop{}
 	db, keys := cfg.DynamoDB(awsCfg), cfg.KMS(awsCfg)
 	if *legacy != "" {
 		return runLegacy(ctx, *legacy, audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: keys, DigestKeyID: cfg.DigestKeyID}), cfg, stdout, stderr)

@@ -3,9 +3,7 @@ package actions
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"mime"
 	"sort"
 	"strings"
 
@@ -17,9 +15,6 @@ import (
 	"github.com/wcbridge/wcbridge/shared/idempotency"
 	"github.com/wcbridge/wcbridge/shared/validate"
 )
-
-// MaxBodyBytes is the largest request body accepted (the contract's 413 limit).
-const MaxBodyBytes = 256 << 10
 
 // IdempotencyHeader is the header that makes POST /leads and PATCH /leads/{lead_id} idempotent.
 const IdempotencyHeader = "Idempotency-Key"
@@ -59,7 +54,7 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	if call.RequestID == "" {
 		call.RequestID = lambdaRequestID(ctx)
 	}
-	body, bodyErr := requestBody(req)
+	body, bodyErr := httpapi.JSONBody(req) // body: what could be read, for the audit record
 	call.Request = requestRecord(req, body)
 
 	actor, err := httpapi.Caller(req)
@@ -68,17 +63,8 @@ func (h *Handler) serve(ctx context.Context, req httpapi.Request) Result {
 	}
 	call.Actor = actor
 
-	if h.route.body {
-		switch {
-		case bodyErr != nil:
-			return h.svc.Refuse(ctx, call, h.route.action, 0, nil, bodyErr)
-		case len(body) > MaxBodyBytes:
-			return h.svc.Refuse(ctx, call, h.route.action, 0, nil,
-				apierr.New(apierr.PayloadTooLarge, "the body is larger than 256 KiB"))
-		case !isJSON(httpapi.Header(req, "Content-Type")):
-			return h.svc.Refuse(ctx, call, h.route.action, 0, nil,
-				apierr.New(apierr.UnsupportedMediaType, "the body must be application/json"))
-		}
+	if h.route.body && bodyErr != nil {
+		return h.svc.Refuse(ctx, call, h.route.action, 0, nil, bodyErr)
 	}
 
 	exec, profileID, leadIDs, err := h.route.parse(req, body)
@@ -104,24 +90,6 @@ func lambdaRequestID(ctx context.Context) string {
 		return lc.AwsRequestID
 	}
 	return ""
-}
-
-// requestBody is the body as sent (API Gateway base64-encodes binary media types).
-func requestBody(req httpapi.Request) ([]byte, error) {
-	if !req.IsBase64Encoded {
-		return []byte(req.Body), nil
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, apierr.Wrap(err, apierr.InvalidRequest, validate.MessageNotObject)
-	}
-	return b, nil
-}
-
-// isJSON accepts application/json with any parameters (charset=utf-8).
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/json"
 }
 
 // headerValue is a request header by case-insensitive name, and whether it was sent at all (an

@@ -35,7 +35,6 @@ const UnauthenticatedActor = "unauthenticated"
 const (
 	DefaultUpstreamTimeout = 25 * time.Second       // well inside API Gateway's 29 s
 	DefaultDeadlineMargin  = deadline.DefaultMargin // left after WhatConverts, to store, audit and answer
-	defaultWriteTimeout    = 5 * time.Second
 	// DefaultMaxResponseBytes is Lambda's limit on a synchronous invocation's response (6 MB).
 	DefaultMaxResponseBytes = 6 << 20
 )
@@ -87,6 +86,10 @@ type Deps struct {
 	// over 6 MB, which 10,000 leads (about 20 MB) exceed. Get Leads stops adding leads at the bound
 	// and says so (truncated). DefaultMaxResponseBytes when zero; no bound when negative.
 	MaxResponseBytes int
+	// WorkflowRules are the ARNs of the EventBridge rules that may invoke the function directly
+	// (blank entries are ignored; without any, every direct invocation is refused). Defence in depth
+	// behind the function's resource policy (see the package doc).
+	WorkflowRules []string
 }
 
 // Service runs the actions. It is safe for concurrent use.
@@ -220,7 +223,7 @@ func (s *Service) execute(ctx context.Context, call Call, sc scope, run func(ctx
 	sc.leadIDs = mergeIDs(sc.leadIDs, ids)
 
 	if claim != nil {
-		wctx, cancel := writeContext(ctx)
+		wctx, cancel := deadline.Detach(ctx)
 		var err error
 		// A create that timed out may have been applied by WhatConverts, which has no idempotency of
 		// its own: its 504 is kept, so a retry with the same key cannot create the lead twice.
@@ -260,12 +263,6 @@ func (s *Service) upstreamContext(ctx context.Context) (context.Context, context
 	return deadline.Bound(ctx, s.d.DeadlineMargin, s.d.Now().Add(s.d.UpstreamTimeout))
 }
 
-// writeContext is for the writes after WhatConverts answered (or did not, in time): they must not
-// inherit the upstream deadline that may just have passed.
-func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), defaultWriteTimeout)
-}
-
 // finish writes the audit record and the log line, and answers. A failed audit write turns any
 // answer into 500.
 func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Time, res Result) Result {
@@ -291,7 +288,7 @@ func (s *Service) finish(ctx context.Context, call Call, sc scope, start time.Ti
 		RequestID:  call.RequestID,
 		ReceivedAt: start,
 	}
-	wctx, cancel := writeContext(ctx)
+	wctx, cancel := deadline.Detach(ctx)
 	stored, auditErr := s.d.Audit.Append(wctx, rec, auditPayload(call.Request, res.Body))
 	cancel()
 	if auditErr != nil {

@@ -54,8 +54,8 @@ func (s *Service) complete(ctx context.Context, k whatconverts.KeyFor, lead what
 
 // CreateLeadHandler is the Lambda entry point of Create Lead: POST /leads with a JSON body through API
 // Gateway. It has no direct-invocation form: a workflow payload is refused (see direct.go).
-func CreateLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
-	return newHandler(svc, route{action: ActionCreateLead, body: true, parse: parseCreateLead}, opts)
+func CreateLeadHandler(svc *Service) *Handler {
+	return newHandler(svc, route{action: ActionCreateLead, body: true, parse: parseCreateLead})
 }
 
 // Kinds of create field, by how they are checked.

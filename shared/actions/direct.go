@@ -16,7 +16,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/validate"
 )
 
-// WorkflowSource is the "source" of a direct invocation's payload (README "Adding a workflow"):
+// WorkflowSource is the "source" of a direct invocation's payload (docs/workflows.md):
 //
 //	{"source": "wcbridge.workflow", "action": "update-lead", "rule": "<rule ARN>",
 //	 "event_id": "<the bus event's detail.event_id>", "lead_id": 123, "profile_id": 1001,
@@ -29,34 +29,15 @@ const WorkflowSource = "wcbridge.workflow"
 // identity, and is used for nothing else.
 const UnverifiedRuleActor = "unverified-rule"
 
-// HandlerOption adjusts a Handler.
-type HandlerOption func(*Handler)
-
-// AllowRules lets the EventBridge rules with these ARNs invoke the function directly (blank entries
-// are ignored). Without any, every direct invocation is refused.
-//
-// This is defence in depth. What keeps everyone else out is the function's resource policy: the
-// template's AWS::Lambda::Permission lets events.amazonaws.com invoke it only with the rule's ARN as
-// SourceArn. Any principal that IAM allows lambda:InvokeFunction on the function can still send a
-// payload naming an allowed rule (or an API Gateway event naming any caller): who holds that
-// permission is IAM's decision, and the check here cannot replace it.
-func AllowRules(arns ...string) HandlerOption {
-	return func(h *Handler) {
-		for _, a := range arns {
-			if a != "" {
-				h.rules[a] = true
-			}
-		}
-	}
-}
-
-func newHandler(svc *Service, r route, opts []HandlerOption) *Handler {
+func newHandler(svc *Service, r route) *Handler {
 	h := &Handler{svc: svc, route: r, rules: map[string]bool{}}
 	if r.direct != nil {
 		h.directAllowed = validate.NewFieldSet(append(append([]string{}, directMembers...), r.direct.members...)...)
 	}
-	for _, o := range opts {
-		o(h)
+	for _, a := range svc.d.WorkflowRules {
+		if a != "" {
+			h.rules[a] = true
+		}
 	}
 	return h
 }
@@ -107,7 +88,7 @@ const (
 //     invalid_request) and returned as an *InvocationError, without calling WhatConverts.
 //
 // A direct invocation is refused, audited as rejected and returned as an *InvocationError (403
-// forbidden) unless its "rule" is one of the ARNs the handler allows (AllowRules); nothing else of
+// forbidden) unless its "rule" is one of the ARNs the handler allows (Deps.WorkflowRules); nothing else of
 // the payload is read before that. Then it is validated with the rules of the action's API route
 // (Update Lead: "fields" holds exactly the PATCH body's changes, each refused one named as
 // fields.NAME), run through the same core method, and audited with the rule's ARN as the actor.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
 // The rule the functions are configured with, and one they are not.
@@ -29,7 +31,7 @@ const (
 )
 
 // function builds an action's Lambda handler as its main does, with WORKFLOW_RULE_ARNS set to rules.
-func (s *stack) function(build func(context.Context, config.Config, ...actions.BuildOption) (*actions.Handler, error), rules string) *actions.Handler {
+func (s *stack) function(build func(context.Context, config.Config, *slog.Logger) (*actions.Handler, error), rules string) *actions.Handler {
 	s.t.Helper()
 	env := maps.Clone(s.env)
 	env[config.EnvWorkflowRules] = rules
@@ -37,7 +39,7 @@ func (s *stack) function(build func(context.Context, config.Config, ...actions.B
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	h, err := build(context.Background(), cfg, actions.WithLogger(s.logger))
+	h, err := build(context.Background(), cfg, s.logger)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func wantInvocationError(t *testing.T, v invocation, status int, code apierr.Cod
 
 func TestDirectInvocation(t *testing.T) {
 	s := newStack(t, profileKeys)
-	h := s.function(actions.BuildUpdateLead, otherRule+","+quoteRule)
+	h := s.function(wireactions.UpdateLead, otherRule+","+quoteRule)
 	lead := notQuotable(t, s.sim, 1001)
 	eventID := "evt_" + randomHex(8)
 	payload := workflow(quoteRule, eventID, lead, `{"quotable": "yes"}`)
@@ -331,7 +333,7 @@ func TestDirectInvocationNeedsConfiguredRules(t *testing.T) {
 	lead := notQuotable(t, s.sim, 1001)
 
 	t.Run("with no rule configured every direct invocation is refused", func(t *testing.T) {
-		h := s.function(actions.BuildUpdateLead, " ")
+		h := s.function(wireactions.UpdateLead, " ")
 		v := s.invoke(h, workflow(quoteRule, "evt_"+randomHex(8), lead, `{"quotable": "yes"}`))
 		wantInvocationError(t, v, 403, apierr.Forbidden)
 		if rec, _ := s.record(v.requestID); rec.Outcome != audit.OutcomeRejected || rec.Actor != actions.UnverifiedRuleActor+":"+quoteRule {
@@ -343,7 +345,7 @@ func TestDirectInvocationNeedsConfiguredRules(t *testing.T) {
 	})
 
 	t.Run("an action without a direct form answers 400 to an allowed rule", func(t *testing.T) {
-		h := s.function(actions.BuildGetLead, quoteRule)
+		h := s.function(wireactions.GetLead, quoteRule)
 		v := s.invoke(h, `{"source": "wcbridge.workflow", "action": "get-lead", "rule": "`+quoteRule+`", "event_id": "evt_4", "lead_id": 1, "profile_id": 1001}`)
 		if v.err != nil || v.Status != 400 || !slices.Equal(v.fields(), []string{"action"}) {
 			t.Fatalf("returned %v: %s", v.err, v.raw)
@@ -360,7 +362,7 @@ func TestDirectInvocationNeedsConfiguredRules(t *testing.T) {
 		env := maps.Clone(s.env)
 		env[config.EnvWorkflowRules] = quoteRule + ",quote-value-update"
 		cfg, _ := config.FromMap(env)
-		_, err := actions.BuildUpdateLead(context.Background(), cfg, actions.WithLogger(s.logger))
+		_, err := wireactions.UpdateLead(context.Background(), cfg, s.logger)
 		if err == nil || !strings.Contains(err.Error(), config.EnvWorkflowRules) {
 			t.Fatalf("build error %v", err)
 		}

@@ -15,9 +15,9 @@
 //     named), the Idempotency-Key header, then the core, then the one response writer (httpapi).
 //     Requests refused here are audited through the core too (Service.Refuse), so every call leaves
 //     a record.
-//   - The direct invocation by an EventBridge rule (direct.go), with the payload of README "Adding a
-//     workflow" ({"source": "wcbridge.workflow", "rule": ..., "event_id": ..., ...}): accepted only
-//     from the rules the function is configured with (WORKFLOW_RULE_ARNS, AllowRules), validated
+//   - The direct invocation by an EventBridge rule (direct.go), with the payload of
+//     docs/workflows.md ({"source": "wcbridge.workflow", "rule": ..., "event_id": ..., ...}): accepted only
+//     from the rules the function is configured with (WORKFLOW_RULE_ARNS, Deps.WorkflowRules), validated
 //     with the API route's field rules, run through the same core method with the rule's ARN as the
 //     actor and the event_id as the idempotency key. Update Lead has this form; the other actions
 //     refuse it.

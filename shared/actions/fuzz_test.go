@@ -30,7 +30,7 @@ func (fakeIdempotency) Release(context.Context, *idempotency.Claim) error { retu
 
 // fuzzService answers every WhatConverts call with one lead, so that whatever passes validation runs
 // the whole way.
-func fuzzService(t testing.TB) *actions.Service {
+func fuzzService(t testing.TB, rules ...string) *actions.Service {
 	l := lead(t, `{"lead_id": 9000001, "profile_id": 1001, "last_updated": "2026-11-28T10:00:00Z"}`)
 	wc := &fakeWC{
 		PagesFn: func(context.Context, whatconverts.KeyFor, whatconverts.ListParams) iter.Seq2[*whatconverts.Page, error] {
@@ -47,7 +47,7 @@ func fuzzService(t testing.TB) *actions.Service {
 		},
 	}
 	return actions.NewService(actions.Deps{WhatConverts: wc, Credentials: testCreds, Audit: &fakeAudit{},
-		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler)})
+		Idempotency: fakeIdempotency{}, Logger: slog.New(slog.DiscardHandler), WorkflowRules: rules})
 }
 
 // fuzzAnswer checks what any input may get: a JSON answer with a status the contract allows for it.
@@ -152,7 +152,7 @@ func FuzzHandle(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	h := actions.UpdateLeadHandler(fuzzService(f), actions.AllowRules(quoteRule))
+	h := actions.UpdateLeadHandler(fuzzService(f, quoteRule))
 	message := regexp.MustCompile(`^update-lead: [1-5][0-9]{2} [a-z_]+$`)
 	f.Fuzz(func(t *testing.T, payload string) {
 		out, err := h.Handle(context.Background(), json.RawMessage(payload))

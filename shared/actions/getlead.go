@@ -43,8 +43,8 @@ func (s *Service) GetLead(ctx context.Context, call Call, in GetLeadInput) Resul
 
 // GetLeadHandler is the Lambda entry point of Get Lead: GET /leads/{lead_id}?profile_id=P through API
 // Gateway. It has no direct-invocation form: a workflow payload is refused (see direct.go).
-func GetLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
-	return newHandler(svc, route{action: ActionGetLead, parse: parseGetLead}, opts)
+func GetLeadHandler(svc *Service) *Handler {
+	return newHandler(svc, route{action: ActionGetLead, parse: parseGetLead})
 }
 
 func parseGetLead(req httpapi.Request, _ []byte) (func(context.Context, *Service, Call) Result, int64, []int64, error) {

@@ -123,8 +123,8 @@ func encodedSize(l whatconverts.Lead) (int, error) {
 // GetLeadsHandler is the Lambda entry point of Get Leads:
 // GET /leads?profile_id=P[&email=E][&max_items=N] through API Gateway. It has no direct-invocation
 // form: a workflow payload is refused (see direct.go).
-func GetLeadsHandler(svc *Service, opts ...HandlerOption) *Handler {
-	return newHandler(svc, route{action: ActionGetLeads, parse: parseGetLeads}, opts)
+func GetLeadsHandler(svc *Service) *Handler {
+	return newHandler(svc, route{action: ActionGetLeads, parse: parseGetLeads})
 }
 
 func parseGetLeads(req httpapi.Request, _ []byte) (func(context.Context, *Service, Call) Result, int64, []int64, error) {

@@ -27,9 +27,10 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
-// stack is the four actions wired as the Lambda builders wire them (BuildService), against a fresh
+// stack is the four actions wired as their functions wire them (shared/wiring/wireactions), against a fresh
 // table on the local DynamoDB-compatible server, a fresh key on the local KMS-compatible server and a
 // seeded WhatConverts simulator. Every log line goes to logs.
 type stack struct {
@@ -78,12 +79,14 @@ func newStack(t *testing.T, credentials string) *stack {
 		t.Fatal(err)
 	}
 	s.logger = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := actions.BuildService(context.Background(), cfg, true, actions.WithLogger(s.logger))
-	if err != nil {
-		t.Fatal(err)
+	for _, h := range []struct {
+		to    **actions.Handler
+		build func(context.Context, config.Config, *slog.Logger) (*actions.Handler, error)
+	}{{&s.getLeads, wireactions.GetLeads}, {&s.getLead, wireactions.GetLead}, {&s.create, wireactions.CreateLead}, {&s.update, wireactions.UpdateLead}} {
+		if *h.to, err = h.build(context.Background(), cfg, s.logger); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.getLeads, s.getLead = actions.GetLeadsHandler(svc), actions.GetLeadHandler(svc)
-	s.create, s.update = actions.CreateLeadHandler(svc), actions.UpdateLeadHandler(svc)
 	enc := envelope.New(kmsc, keyID, envelope.Options{})
 	s.audit = audit.New(audit.Config{DB: db, Table: s.table, Sealer: enc, Opener: enc, Tagger: envelope.NewTagger(kmsc, keyID, envelope.Options{})})
 	t.Cleanup(func() {

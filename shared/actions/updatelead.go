@@ -54,9 +54,9 @@ func (s *Service) UpdateLead(ctx context.Context, call Call, in UpdateLeadInput)
 // UpdateLeadHandler is the Lambda entry point of Update Lead: PATCH /leads/{lead_id} with a JSON body
 // through API Gateway, and the direct invocation of a workflow rule (direct.go) with the same changes
 // in its "fields".
-func UpdateLeadHandler(svc *Service, opts ...HandlerOption) *Handler {
+func UpdateLeadHandler(svc *Service) *Handler {
 	return newHandler(svc, route{action: ActionUpdateLead, body: true, parse: parseUpdateLead,
-		direct: &directForm{members: updateDirectMembers, parse: parseUpdateLeadDirect}}, opts)
+		direct: &directForm{members: updateDirectMembers, parse: parseUpdateLeadDirect}})
 }
 
 // The fields of an update body.

@@ -19,6 +19,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/rules"
 	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 )
 
 const templatePath = "../../template.yaml"
@@ -86,7 +87,7 @@ func TestQuoteValueWorkflowThroughTheTemplate(t *testing.T) {
 	}
 	s := newStack(t, profileKeys)
 	fn, _ := tmpl.Function("UpdateLeadFunction")
-	update := s.function(actions.BuildUpdateLead, fn.Environment[config.EnvWorkflowRules])
+	update := s.function(wireactions.UpdateLead, fn.Environment[config.EnvWorkflowRules])
 
 	handlers := noFunctions(t, tmpl)
 	handlers["UpdateLeadFunction"] = lambda.NewHandler(update.Handle)

@@ -29,35 +29,29 @@
 //	expires_at             N, received_at + six years (table.AuditRetention)
 //	hash                   S, "sha256:<hex>", see below
 //
-// Records are only ever created: PutItem with the condition attribute_not_exists(pk) OR hash = <the
-// hash of the item written>. The second branch is for the SDK's retries: when a write takes effect but
-// its answer is lost (a dropped connection, a 500 after the write), the SDK sends the same request
-// again, which then finds the item its first attempt wrote. Its hash is that item's, so the retry
-// passes, writes the same record over itself, and the writer is told its record is stored, rather
-// than that the ID is taken (Append's ErrExists; RecordIfNew's duplicate). Every other record under
-// the key has another hash (Append's IDs are random; a redelivery's request ID, time and sealed body
-// differ) and is refused. The condition needs no read and no returned item, only dynamodb:PutItem,
-// so the writing roles (the webhook's above all) cannot read records back; and it decides the same
-// way on DynamoDB and on dynalite, which does not implement ReturnValuesOnConditionCheckFailure. The
-// one change the store makes to an existing item is MarkPublished's REMOVE of outbox_pk and
-// outbox_sk, which are therefore outside the hash (a retried write that lands after the sweep's
-// MarkPublished puts the event back on the outbox: it is published again, with the same event_id).
-// Nothing in this package deletes an audit item.
+// Records are only ever created: PutItem with the condition attribute_not_exists(pk), widened by
+// table.OrOwnRetry with the record's hash so that the SDK's retry of a write whose answer was lost is
+// told its record is stored rather than that the ID is taken. The condition needs only
+// dynamodb:PutItem, so the writing roles (the webhook's above all) cannot read records back. The one
+// change the store makes to an existing item is MarkPublished's REMOVE of outbox_pk and outbox_sk,
+// which are therefore outside the hash. Nothing in this package deletes an audit item.
 //
 // # Webhook events: de-duplication and outbox
 //
 // An accepted event's record ID is EventID(key), derived from the de-duplication key (profile, lead,
-// trigger, last_updated or body hash: no PHI), so RecordIfNew's conditional put is the whole
+// trigger, last_updated, body hash: no PHI), so RecordIfNew's conditional put is the whole
 // de-duplication: one DynamoDB request decides new or duplicate, race-free, and the duplicate knows the
-// event's ID. It holds as long as records are kept (six years ≥ the 72 hours required). A first
-// delivery whose write took effect but whose answer was lost is still new to its request: the SDK's
-// retry of that write is accepted (see Records). Only when no answer arrives at all before the
-// request gives up (every attempt's answer lost, or the deadline passed) does the request fail with
-// its record stored; the redelivery is then answered as a duplicate with that record's event ID, and
+// event's ID. It holds as long as records are kept (six years ≥ the 72 hours required). A request
+// none of whose attempts is answered before it gives up fails with its record stored; the redelivery
+// is then answered as a duplicate with that record's event ID, and
 // the sweep publishes the event. The event is written on the outbox index; the publisher calls
 // MarkPublished after the bus accepted it, and a sweeper republishes PendingEvents, so an
 // acknowledged event is published at least once.
-// Per new webhook: 1 write (RecordIfNew) + 1 update (MarkPublished). Per redelivery: 1 write (refused)
+// Events recorded before the body hash joined the key are named by its legacy form (without it);
+// RecordIfNew looks there first, with a conditional UpdateItem that changes nothing, for keys whose
+// last_updated is before Config.LegacyKeysBefore, so what they de-duplicated stays de-duplicated.
+// Per new webhook: 1 write (RecordIfNew) + 1 update (MarkPublished), and 1 look-up under the legacy
+// key when last_updated is before LegacyKeysBefore. Per redelivery: 1 write (refused)
 // and the duplicate's own small record.
 //
 // # Record hash

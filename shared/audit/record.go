@@ -144,15 +144,17 @@ func NewRecordID() string {
 	return "rec_" + strings.ToLower(b32.EncodeToString(b[:]))[:26]
 }
 
-// DedupeKey is what makes two webhook deliveries "the same event" (contract: same profile_id, lead_id,
-// trigger and last_updated; where last_updated is absent, the same canonical body). It holds IDs, a
+// DedupeKey is what makes two webhook deliveries "the same event" (contract: the same profile_id,
+// lead_id, trigger, last_updated and canonical body: a redelivery is the same lead state sent again).
+// The body hash is part of the key because last_updated has whole seconds: a workflow's edit comes
+// back within milliseconds, with the same last_updated as the state it changed. It holds IDs, a
 // timestamp and a hash, never PHI.
 type DedupeKey struct {
 	ProfileID   int64
 	LeadID      int64
 	Trigger     string    // TriggerNewLead or TriggerUpdatedLead
 	LastUpdated time.Time // the lead's last_updated; zero when the delivery has none
-	BodyHash    string    // hex SHA-256 of the canonical body; required (only) when LastUpdated is zero
+	BodyHash    string    // hex SHA-256 of the canonical body (see package webhook); required
 }
 
 func (k DedupeKey) validate() error {
@@ -162,31 +164,48 @@ func (k DedupeKey) validate() error {
 	if k.Trigger != TriggerNewLead && k.Trigger != TriggerUpdatedLead {
 		return fmt.Errorf("%w: trigger must be %s or %s", ErrInvalidKey, TriggerNewLead, TriggerUpdatedLead)
 	}
-	if k.LastUpdated.IsZero() && k.BodyHash == "" {
-		return fmt.Errorf("%w: body_hash is required when last_updated is absent", ErrInvalidKey)
+	if k.BodyHash == "" {
+		return fmt.Errorf("%w: body_hash is required", ErrInvalidKey)
 	}
 	return nil
 }
 
 // String is the key's canonical form, the input of EventID:
 //
-//	wcbridge-dedupe/v1|<profile_id>|<lead_id>|<trigger>|lu:<last_updated RFC 3339 UTC, nanoseconds trimmed>
+//	wcbridge-dedupe/v2|<profile_id>|<lead_id>|<trigger>|lu:<last_updated RFC 3339 UTC, nanoseconds trimmed>|body:<body_hash>
 //	wcbridge-dedupe/v1|<profile_id>|<lead_id>|<trigger>|body:<body_hash>      (when last_updated is absent)
+//
+// The second form is the one keys without last_updated always had (the body already named the
+// state), so their event IDs did not change when the body hash joined the first.
 func (k DedupeKey) String() string {
-	var tail string
-	if !k.LastUpdated.IsZero() {
-		tail = "lu:" + k.LastUpdated.UTC().Format(time.RFC3339Nano)
-	} else {
-		tail = "body:" + strings.ToLower(k.BodyHash)
+	if k.LastUpdated.IsZero() {
+		return k.prefix("v1") + "|body:" + strings.ToLower(k.BodyHash)
 	}
-	return "wcbridge-dedupe/v1|" + strconv.FormatInt(k.ProfileID, 10) + "|" + strconv.FormatInt(k.LeadID, 10) +
-		"|" + k.Trigger + "|" + tail
+	return k.prefix("v2") + "|lu:" + k.LastUpdated.UTC().Format(time.RFC3339Nano) + "|body:" + strings.ToLower(k.BodyHash)
+}
+
+// legacy is the form the key had before the body hash joined it, for a key with last_updated:
+// records written then are named by it (see Store.RecordIfNew). ok is false without last_updated.
+//
+//	wcbridge-dedupe/v1|<profile_id>|<lead_id>|<trigger>|lu:<last_updated>
+func (k DedupeKey) legacy() (s string, ok bool) {
+	if k.LastUpdated.IsZero() {
+		return "", false
+	}
+	return k.prefix("v1") + "|lu:" + k.LastUpdated.UTC().Format(time.RFC3339Nano), true
+}
+
+func (k DedupeKey) prefix(version string) string {
+	return "wcbridge-dedupe/" + version + "|" + strconv.FormatInt(k.ProfileID, 10) + "|" +
+		strconv.FormatInt(k.LeadID, 10) + "|" + k.Trigger
 }
 
 // EventID is the ID of the event a delivery with this key belongs to: "evt_" and the first 26
 // lowercase base32 characters of SHA-256(k.String()) (130 bits). Deriving it from the key is what
 // lets one conditional write both de-duplicate and name the first delivery's event.
-func EventID(k DedupeKey) string {
-	sum := sha256.Sum256([]byte(k.String()))
+func EventID(k DedupeKey) string { return eventIDOf(k.String()) }
+
+func eventIDOf(canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
 	return "evt_" + strings.ToLower(b32.EncodeToString(sum[:]))[:26]
 }

@@ -73,6 +73,9 @@ type Config struct {
 	PublicKey   *ecdsa.PublicKey // verifiers: the signing key's public key (offline verification)
 	Anchor      Anchor           // the write-once copy of each period digest outside the table (S3 Object Lock)
 	Now         func() time.Time // defaults to time.Now
+	// LegacyKeysBefore: a webhook event whose last_updated is before it is also looked for under the
+	// key it had before the body hash joined the de-duplication key (see RecordIfNew). Zero: never.
+	LegacyKeysBefore time.Time
 }
 
 // Store is the audit trail in the project's DynamoDB table. It only ever creates audit items; the one
@@ -166,9 +169,8 @@ func (s *Store) build(ctx context.Context, r Record, payload []byte, extra func(
 // Append writes r once, with its PHI part (payload, may be nil) sealed under the record's identity,
 // and returns the record as stored (ID and ReceivedAt filled in when zero, Sealed, Hash). The write is
 // conditional on the ID being new: an Append of another record under an existing ID fails with
-// ErrExists and changes nothing. The SDK's retry of this very write, after a first attempt that
-// took effect but whose answer was lost, succeeds (see create). Any error means nothing is recorded,
-// and the caller must fail its request.
+// ErrExists and changes nothing; the SDK's retry of this very write succeeds (see create). Any error
+// means nothing is recorded, and the caller must fail its request.
 func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, error) {
 	r, item, err := s.build(ctx, r, payload, nil)
 	if err != nil {
@@ -185,37 +187,21 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 	return r, nil
 }
 
-// create writes a new record: one PutItem of item, conditional on its key holding no item, or
-// holding the very record being written (the same hash).
-//
-// The second branch is for the SDK's retries. When a write takes effect but its answer is lost (the
-// connection drops after DynamoDB applied it, or DynamoDB answers 500 after applying it), the SDK
-// sends the same request again, and a condition of attribute_not_exists alone then fails on the item
-// the first attempt wrote: the caller would take its own record for someone else's. A retry carries
-// the same bytes, so its item's hash is the stored one, and the condition lets it through: it writes
-// the same record over itself, and the caller learns the truth, that its record is stored. Any other
-// record under the key has another hash, so it is still refused: Append's IDs are random (130 bits),
-// and a redelivery of a webhook event, whose ID is derived, differs from the first delivery in its
-// request ID, its time (to the nanosecond) and its sealed body (random nonce). Writing the identical
-// record again (the same caller-chosen ID, time and request, no payload) is the same record, and
-// succeeds as a retry would.
-//
-// The write asks for nothing back (no ReturnValues, no ReturnValuesOnConditionCheckFailure): the
-// roles that write records, the webhook's first, must not be able to read one back, and this needs
-// only dynamodb:PutItem. It decides the same way on DynamoDB and on dynalite (which does not
-// implement ReturnValuesOnConditionCheckFailure, so the item found could not be compared there).
-// The one difference the rewrite can make to a stored item: an event's outbox attributes, removed
-// by the sweep's MarkPublished between the two attempts, come back (they are outside the hash), and
-// the event is published once more with the same event_id, as at-least-once delivery allows. The
-// sweep waits its settle time (30 s by default) before it touches an event; the SDK's retries of a
-// webhook's write end within the function's deadline (10 s).
+// create writes a new record: one PutItem of item, conditional on its key holding no item or the very
+// record being written (table.OrOwnRetry with its hash). Any other record under the key has another
+// hash: Append's IDs are random (130 bits), and a redelivery differs from the first delivery in its
+// request ID, time and sealed body (random nonce). A retry that lands after the sweep's MarkPublished
+// puts the event back on the outbox, outside the hash: it is published again with the same event_id,
+// as at-least-once delivery allows.
 func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue, hash string) error {
+	names := map[string]string{"#pk": table.PK}
+	values := map[string]types.AttributeValue{}
 	_, err := s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.cfg.Table),
 		Item:                      item,
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #hash = :hash"),
-		ExpressionAttributeNames:  map[string]string{"#pk": table.PK, "#hash": attrHash},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":hash": sAttr(hash)},
+		ConditionExpression:       table.OrOwnRetry("attribute_not_exists(#pk)", attrHash, sAttr(hash), names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	return err
 }
@@ -225,17 +211,33 @@ func (s *Store) create(ctx context.Context, item map[string]types.AttributeValue
 // so the write itself is the de-duplication: it is race-free, it holds as long as the record is kept
 // (six years, well over the 72 hours required), and a duplicate learns the first event's ID without a
 // read. isNew is false for a duplicate; the caller then audits the delivery itself with Append (Kind
-// webhook, Outcome duplicate, EventID eventID, no payload). A first delivery whose write took effect
-// but whose answer was lost is still new to its request: the SDK's retry of the write succeeds (see
-// create), on DynamoDB and dynalite alike.
+// webhook, Outcome duplicate, EventID eventID, no payload). The SDK's retry of this request's own
+// write is new, not a duplicate (see create).
 //
 // The record is completed from key (ID, EventID, Kind webhook, Outcome ok, Trigger, ProfileID,
 // LeadIDs, LastUpdated; Action and Actor default to the trigger and WebhookActor), put on the
 // by-trigger index (trigger samples) and on the outbox (until MarkPublished). Set r.ReceivedAt to the
 // time the bus event will carry; it defaults to the store's clock.
+//
+// Records written before the body hash joined the key are named by the key's legacy form (profile,
+// lead, trigger, last_updated), and a delivery they de-duplicated must stay a duplicate. Such a record
+// can only hold a state whose last_updated precedes the switch to this code, so only a key whose
+// LastUpdated is before Config.LegacyKeysBefore is looked for there first (see existsLegacy); found,
+// the delivery is a duplicate of that event. No record is written under a legacy ID any more, so the
+// look-up and the write that follows cannot race with another delivery.
 func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payload []byte) (eventID string, isNew bool, err error) {
 	if err := key.validate(); err != nil {
 		return "", false, err
+	}
+	if legacy, ok := key.legacy(); ok && key.LastUpdated.Before(s.cfg.LegacyKeysBefore) {
+		id := eventIDOf(legacy)
+		found, err := s.exists(ctx, id)
+		if err != nil {
+			return "", false, err
+		}
+		if found {
+			return id, false, nil
+		}
 	}
 	r.ID = EventID(key)
 	r.EventID = r.ID
@@ -264,14 +266,35 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 	err = s.create(ctx, item, r.Hash)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		// Another delivery's record holds the event's ID: this is a redelivery. (The SDK's retry of
-		// this request's own write, whose first attempt landed, is not refused: see create.)
+		// Another delivery's record holds the event's ID: this is a redelivery.
 		return r.ID, false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("audit: write event %s: %w", r.ID, err)
 	}
 	return r.ID, true, nil
+}
+
+// exists reports whether an audit record with this ID is stored, without reading it: an UpdateItem
+// that changes nothing (no update expression), conditional on the item existing. The roles that write
+// webhook events may not read records (no GetItem), and dynalite has no transactions for a
+// ConditionCheck, so the condition's verdict is the answer; the item is left as it was.
+func (s *Store) exists(ctx context.Context, id string) (bool, error) {
+	pk, sk := table.AuditKey(id)
+	_, err := s.cfg.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.cfg.Table),
+		Key:                      map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": table.PK},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("audit: look for event %s: %w", id, err)
+	}
+	return true, nil
 }
 
 // MarkPublished takes an event off the outbox once it is on the bus, by removing its outbox index

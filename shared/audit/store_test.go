@@ -3,6 +3,8 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +25,7 @@ func newLeadKey(leadID int64) audit.DedupeKey {
 	return audit.DedupeKey{
 		ProfileID: 51497, LeadID: leadID, Trigger: audit.TriggerNewLead,
 		LastUpdated: time.Date(2025, 3, 14, 17, 18, 20, 0, time.UTC),
+		BodyHash:    strings.Repeat("ef", 32),
 	}
 }
 
@@ -304,9 +307,9 @@ var _ audit.DB = (*fakeDB)(nil)
 // it back; anyone else's write under a taken ID is still refused.
 func TestAWriteWhoseAnswerWasLost(t *testing.T) {
 	e := newEnv(t, false)
-	lossy := &lostAnswers{op: "PutItem"}
+	lossy := &testenv.LostAnswers{Op: "PutItem"}
 	cfg := e.cfg
-	cfg.DB = testenv.DynamoDB(t, e.reqs.option, lossy.option)
+	cfg.DB = testenv.DynamoDB(t, e.reqs.option, lossy.Option)
 	store := audit.New(cfg)
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	key := newLeadKey(4242)
@@ -315,12 +318,12 @@ func TestAWriteWhoseAnswerWasLost(t *testing.T) {
 	// retry it: the situation under test did happen.
 	loseOne := func(t *testing.T, write func()) {
 		t.Helper()
-		before := lossy.count()
+		before := lossy.Count()
 		e.reqs.take()
-		lossy.loseNext(1)
+		lossy.LoseNext(1)
 		write()
-		if ops := e.reqs.take(); lossy.count() != before+1 || ops["PutItem"] != 2 {
-			t.Fatalf("the lost answer was not retried: %d lost, requests %v; want 1 lost and 2 PutItem", lossy.count()-before, ops)
+		if ops := e.reqs.take(); lossy.Count() != before+1 || ops["PutItem"] != 2 {
+			t.Fatalf("the lost answer was not retried: %d lost, requests %v; want 1 lost and 2 PutItem", lossy.Count()-before, ops)
 		}
 	}
 
@@ -465,6 +468,14 @@ func TestDedupeKeyDecidesWhatIsTheSameEvent(t *testing.T) {
 			k.LastUpdated = k.LastUpdated.In(time.FixedZone("X", 3600))
 			return k
 		}, false},
+		{"same last_updated, another body (another state in the same second)", func(k audit.DedupeKey) audit.DedupeKey {
+			k.BodyHash = strings.Repeat("01", 32)
+			return k
+		}, true},
+		{"same body hash in upper case", func(k audit.DedupeKey) audit.DedupeKey {
+			k.BodyHash = strings.ToUpper(k.BodyHash)
+			return k
+		}, false},
 		{"later last_updated", func(k audit.DedupeKey) audit.DedupeKey { k.LastUpdated = k.LastUpdated.Add(time.Second); return k }, true},
 		{"other trigger", func(k audit.DedupeKey) audit.DedupeKey { k.Trigger = audit.TriggerUpdatedLead; return k }, true},
 		{"other lead", func(k audit.DedupeKey) audit.DedupeKey { k.LeadID++; return k }, true},
@@ -573,4 +584,96 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("MarkPublished created an item: Get err = %v", err)
 		}
 	})
+}
+
+// legacyEventID is the event ID the code before the body hash joined the de-duplication key gave a
+// delivery with last_updated, written out here as that code computed it.
+func legacyEventID(k audit.DedupeKey) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("wcbridge-dedupe/v1|%d|%d|%s|lu:%s",
+		k.ProfileID, k.LeadID, k.Trigger, k.LastUpdated.UTC().Format(time.RFC3339Nano))))
+	return "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
+}
+
+func TestRecordsUnderTheLegacyKeyKeepDeduplicating(t *testing.T) {
+	e := newEnv(t, false)
+	at := time.Date(2025, 3, 14, 17, 18, 21, 0, time.UTC)
+	key := newLeadKey(153930)
+	legacy := legacyEventID(key)
+	// The event as the previous code recorded it: under the key without the body hash.
+	old := webhook(at, "req-old")
+	old.ID, old.EventID, old.Kind, old.Outcome, old.Actor, old.Action = legacy, legacy, audit.KindWebhook, audit.OutcomeOK, audit.WebhookActor, audit.TriggerNewLead
+	old.Trigger, old.ProfileID, old.LeadIDs, old.LastUpdated = key.Trigger, key.ProfileID, []int64{key.LeadID}, key.LastUpdated
+	stored, err := e.store.Append(ctx(t), old, []byte(`{"trigger":"new"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.LegacyKeysBefore = key.LastUpdated.Add(time.Minute)
+	store := audit.New(cfg)
+
+	t.Run("a redelivery of that state is a duplicate of the old event", func(t *testing.T) {
+		id, isNew, err := store.RecordIfNew(ctx(t), key, webhook(at.Add(time.Hour), "req-again"), nil)
+		if err != nil || isNew || id != legacy {
+			t.Fatalf("RecordIfNew = %q, new %t, %v; want the old event %q, duplicate", id, isNew, err, legacy)
+		}
+	})
+	t.Run("so is another state of that second: the old key did not tell them apart", func(t *testing.T) {
+		k := key
+		k.BodyHash = strings.Repeat("77", 32)
+		id, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at.Add(time.Hour), "req-other"), nil)
+		if err != nil || isNew || id != legacy {
+			t.Fatalf("RecordIfNew = %q, new %t, %v; want the old event %q, duplicate", id, isNew, err, legacy)
+		}
+	})
+	t.Run("the look-up changes nothing in the old record", func(t *testing.T) {
+		got, err := store.Get(ctx(t), legacy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Hash != stored.Hash || got.Hash != mustHash(t, e, legacy) {
+			t.Fatalf("the old record's hash is %s (recomputed %s), it was %s", got.Hash, mustHash(t, e, legacy), stored.Hash)
+		}
+	})
+	t.Run("without an old record the event is new, and no item appears under the legacy key", func(t *testing.T) {
+		k := newLeadKey(153931)
+		e.reqs.take()
+		_, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, "req-new"), nil)
+		if err != nil || !isNew {
+			t.Fatalf("RecordIfNew: new %t, %v", isNew, err)
+		}
+		if ops := e.reqs.take(); ops["UpdateItem"] != 1 || ops["PutItem"] != 1 || len(ops) != 2 {
+			t.Fatalf("requests %v, want one look-up (UpdateItem) and one PutItem", ops)
+		}
+		if _, err := store.Get(ctx(t), legacyEventID(k)); !errors.Is(err, audit.ErrNotFound) {
+			t.Fatalf("Get of the legacy ID: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("a delivery after LegacyKeysBefore is not looked for: one request", func(t *testing.T) {
+		k := key
+		k.LastUpdated = cfg.LegacyKeysBefore
+		e.reqs.take()
+		_, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, "req-late"), nil)
+		if err != nil || !isNew {
+			t.Fatalf("RecordIfNew: new %t, %v", isNew, err)
+		}
+		if ops := e.reqs.take(); ops["PutItem"] != 1 || len(ops) != 1 {
+			t.Fatalf("requests %v, want one PutItem", ops)
+		}
+	})
+}
+
+// mustHash recomputes the hash of the stored item of record id from its raw attributes.
+func mustHash(t *testing.T, e *env, id string) string {
+	t.Helper()
+	pk, sk := table.AuditKey(id)
+	out, err := e.db.GetItem(ctx(t), &dynamodb.GetItemInput{TableName: aws.String(e.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{table.PK: &types.AttributeValueMemberS{Value: pk}, table.SK: &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("read %s: %v", id, err)
+	}
+	h, err := audit.RecordHash(out.Item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

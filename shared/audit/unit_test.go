@@ -17,7 +17,7 @@ import (
 
 func TestEventID(t *testing.T) {
 	k := DedupeKey{ProfileID: 51497, LeadID: 153928, Trigger: TriggerNewLead,
-		LastUpdated: time.Date(2016, 1, 25, 17, 18, 20, 0, time.UTC)}
+		LastUpdated: time.Date(2016, 1, 25, 17, 18, 20, 0, time.UTC), BodyHash: strings.Repeat("AB", 32)}
 	t.Run("is evt_ and 26 base32 characters, derived from the key", func(t *testing.T) {
 		id := EventID(k)
 		if !regexp.MustCompile(`^evt_[a-z2-7]{26}$`).MatchString(id) {
@@ -27,22 +27,40 @@ func TestEventID(t *testing.T) {
 			t.Fatal("EventID is not deterministic")
 		}
 	})
-	t.Run("the key's canonical form holds IDs and the timestamp only", func(t *testing.T) {
-		if got, want := k.String(), "wcbridge-dedupe/v1|51497|153928|new-lead|lu:2016-01-25T17:18:20Z"; got != want {
+	t.Run("the key's canonical form holds IDs, the timestamp and the body hash", func(t *testing.T) {
+		if got, want := k.String(), "wcbridge-dedupe/v2|51497|153928|new-lead|lu:2016-01-25T17:18:20Z|body:"+strings.Repeat("ab", 32); got != want {
 			t.Fatalf("String() = %q, want %q", got, want)
 		}
 		b := k
-		b.LastUpdated, b.BodyHash = time.Time{}, strings.Repeat("AB", 32)
+		b.LastUpdated = time.Time{}
 		if got, want := b.String(), "wcbridge-dedupe/v1|51497|153928|new-lead|body:"+strings.Repeat("ab", 32); got != want {
-			t.Fatalf("String() = %q, want %q", got, want)
+			t.Fatalf("String() = %q, want %q (unchanged since v1)", got, want)
+		}
+	})
+	t.Run("the legacy form is the v1 key of a delivery with last_updated", func(t *testing.T) {
+		got, ok := k.legacy()
+		if want := "wcbridge-dedupe/v1|51497|153928|new-lead|lu:2016-01-25T17:18:20Z"; !ok || got != want {
+			t.Fatalf("legacy() = %q, %t, want %q", got, ok, want)
+		}
+		b := k
+		b.LastUpdated = time.Time{}
+		if _, ok := b.legacy(); ok {
+			t.Fatal("a key without last_updated has a legacy form: its v1 form never changed")
+		}
+	})
+	t.Run("two states in the same second are two events", func(t *testing.T) {
+		b := k
+		b.BodyHash = strings.Repeat("cd", 32)
+		if EventID(b) == EventID(k) {
+			t.Fatal("another body hash, the same event ID")
 		}
 	})
 	t.Run("incomplete keys are refused", func(t *testing.T) {
 		for name, mutate := range map[string]func(*DedupeKey){
-			"no profile":               func(k *DedupeKey) { k.ProfileID = 0 },
-			"negative lead":            func(k *DedupeKey) { k.LeadID = -1 },
-			"raw trigger":              func(k *DedupeKey) { k.Trigger = "new" },
-			"no last_updated, no body": func(k *DedupeKey) { k.LastUpdated = time.Time{} },
+			"no profile":    func(k *DedupeKey) { k.ProfileID = 0 },
+			"negative lead": func(k *DedupeKey) { k.LeadID = -1 },
+			"raw trigger":   func(k *DedupeKey) { k.Trigger = "new" },
+			"no body hash":  func(k *DedupeKey) { k.BodyHash = "" },
 		} {
 			bad := k
 			mutate(&bad)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -50,10 +51,16 @@ type Store struct {
 	db    DynamoDB
 	table string
 	now   func() time.Time
+	log   *slog.Logger
 }
 
 // Option configures a Store.
 type Option func(*Store)
+
+// WithLogger logs every spend ("whatconverts budget": key_id, used, limit, left) and every refusal
+// ("whatconverts budget exhausted"): the stack's dashboard reads the budget left from these lines.
+// The key ID is KeyID's hash, never the token.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // WithClock sets the clock that decides the UTC day (tests move it across midnight).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
@@ -71,6 +78,19 @@ func New(db DynamoDB, tableName string, opts ...Option) *Store {
 // returns the count including this one. When limit requests have already been spent it spends nothing
 // and returns an *ExhaustedError (errors.Is ErrExhausted). It costs exactly one write.
 func (s *Store) Spend(ctx context.Context, key string, limit int64) (int64, error) {
+	used, err := s.spend(ctx, key, limit)
+	if s.log != nil {
+		switch {
+		case err == nil:
+			s.log.InfoContext(ctx, "whatconverts budget", "key_id", key, "used", used, "limit", limit, "left", limit-used)
+		case errors.Is(err, ErrExhausted):
+			s.log.WarnContext(ctx, "whatconverts budget exhausted", "key_id", key, "limit", limit, "left", 0)
+		}
+	}
+	return used, err
+}
+
+func (s *Store) spend(ctx context.Context, key string, limit int64) (int64, error) {
 	now := s.now()
 	if limit <= 0 {
 		return 0, &ExhaustedError{Limit: limit, RetryAfter: UntilReset(now)}

@@ -2,7 +2,11 @@ package budget
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,5 +179,42 @@ func TestTheStoredItemHoldsNoTokenAndExpires(t *testing.T) {
 	exp := out.Items[0][table.ExpiresAt].(*types.AttributeValueMemberN).Value
 	if want := now.Add(table.BudgetRetention).Unix(); exp != strconv.FormatInt(want, 10) {
 		t.Fatalf("expires_at = %s, want %d", exp, want)
+	}
+}
+
+// The dashboard's "budget left" comes from these lines: each spend says what is left of its limit,
+// and a refusal says the budget is gone. They name the key by its hash only.
+func TestEverySpendLogsWhatIsLeft(t *testing.T) {
+	db := testenv.DynamoDB(t)
+	tbl := testenv.Table(t, db)
+	logs := &testenv.Logs{}
+	s := New(db, tbl, WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	const token = "1001-0123456789abcdef"
+	key := KeyID(token)
+	for range 3 {
+		_, _ = s.Spend(context.Background(), key, 2)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var l struct {
+			Msg   string `json:"msg"`
+			KeyID string `json:"key_id"`
+			Used  int64  `json:"used"`
+			Left  int64  `json:"left"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		if l.KeyID != key {
+			t.Errorf("line names key %q, want its hash %q", l.KeyID, key)
+		}
+		got = append(got, fmt.Sprintf("%s used=%d left=%d", l.Msg, l.Used, l.Left))
+	}
+	want := []string{"whatconverts budget used=1 left=1", "whatconverts budget used=2 left=0", "whatconverts budget exhausted used=0 left=0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("logged %q, want %q", got, want)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Error("a budget line carries the API token")
 	}
 }

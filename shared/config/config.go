@@ -4,6 +4,10 @@
 // `make dev`). Secrets (webhook tokens, WhatConverts API keys) come from Secrets Manager in AWS, named
 // by an *_SECRET_ARN variable, and from a plain variable locally; Secret chooses, so no function
 // knows which one it runs under. Secrets are read once per cold start by the caller that needs them.
+//
+// Deployed (in Lambda, no local endpoint override) the local forms are refused rather than ignored:
+// a secret comes from Secrets Manager or the function does not start, and WHATCONVERTS_BASE_URL
+// must be https, since the API keys travel in its requests.
 package config
 
 import (
@@ -11,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +54,7 @@ const (
 	EnvWhatConvertsARN      = "WHATCONVERTS_SECRET_ARN"
 	EnvWhatConvertsLocal    = "WHATCONVERTS_CREDENTIALS"
 	EnvWorkflowRules        = "WORKFLOW_RULE_ARNS"
+	EnvLambdaFunctionName   = "AWS_LAMBDA_FUNCTION_NAME" // set by Lambda (and aws-lambda-rie)
 	DefaultWhatConvertsURL  = "https://app.whatconverts.com/api/v1"
 	defaultReportBudgetPart = 0.5
 )
@@ -117,12 +123,22 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 	if c.WhatConvertsURL == "" {
 		c.WhatConvertsURL = DefaultWhatConvertsURL
 	}
+	var errs []error
+	if c.Deployed() {
+		if u, err := url.Parse(c.WhatConvertsURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s must be an https URL in a deployed function", EnvWhatConvertsURL))
+		}
+		for _, s := range []Secret{WebhookTokens, WhatConverts} {
+			if _, set := lookup(s.LocalVar); set {
+				errs = append(errs, fmt.Errorf("%s is set in a deployed function: secrets come from Secrets Manager (%s) only", s.LocalVar, s.ARNVar))
+			}
+		}
+	}
 	for _, f := range strings.Split(get(EnvWorkflowRules), ",") {
 		if f = strings.TrimSpace(f); f != "" {
 			c.WorkflowRules = append(c.WorkflowRules, f)
 		}
 	}
-	var errs []error
 	if s := get(EnvReportProfiles); s != "" {
 		for _, f := range strings.Split(s, ",") {
 			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
@@ -191,7 +207,15 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 }
 
 func (c Config) local() bool {
-	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.S3Endpoint != ""
+	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.SecretsEndpoint != "" ||
+		c.S3Endpoint != ""
+}
+
+// Deployed reports whether the function runs in Lambda against AWS itself: Lambda names the
+// function, and no endpoint points at a local stand-in (as under make dev and the e2e emulator).
+func (c Config) Deployed() bool {
+	name, _ := c.lookup(EnvLambdaFunctionName)
+	return name != "" && !c.local()
 }
 
 // DynamoDB is a DynamoDB client, at the local endpoint when one is set.
@@ -261,6 +285,9 @@ func (c Config) Secret(ctx context.Context, sm SecretsManager, s Secret) ([]byte
 			return []byte(*out.SecretString), nil
 		}
 		return out.SecretBinary, nil
+	}
+	if c.Deployed() {
+		return nil, fmt.Errorf("configuration: set %s (Secrets Manager ARN); a deployed function reads no secret from its environment", s.ARNVar)
 	}
 	if v, _ := c.lookup(s.LocalVar); v != "" {
 		return []byte(v), nil

@@ -124,3 +124,54 @@ func TestParseTokens(t *testing.T) {
 		})
 	}
 }
+
+// In Lambda against AWS itself, a secret comes from Secrets Manager or nowhere, and the API keys
+// only ever travel over TLS. Locally (an endpoint override set) both relax.
+func TestDeployedFunctionsTakeNoSecretFromTheEnvironment(t *testing.T) {
+	inLambda := map[string]string{EnvLambdaFunctionName: "wcbridge-GetLeadFunction-abc"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for _, src := range []map[string]string{inLambda, extra} {
+			for k, v := range src {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantErr string // "" when the configuration loads
+	}{
+		{"deployed with the defaults", with(nil), ""},
+		{"deployed with an https WhatConverts", with(map[string]string{EnvWhatConvertsURL: "https://wc.example/api/v1"}), ""},
+		{"deployed with a plain-http WhatConverts", with(map[string]string{EnvWhatConvertsURL: "http://wc.example/api/v1"}), EnvWhatConvertsURL},
+		{"deployed with a URL that is not one", with(map[string]string{EnvWhatConvertsURL: "wc.example"}), EnvWhatConvertsURL},
+		{"deployed with webhook tokens in the environment", with(map[string]string{EnvWebhookTokensLocal: strings.Repeat("t", 40)}), EnvWebhookTokensLocal},
+		{"deployed with API keys in the environment", with(map[string]string{EnvWhatConvertsLocal: `{"profiles": {}}`}), EnvWhatConvertsLocal},
+		{"under the emulator with local endpoints", with(map[string]string{EnvDynamoDBEndpoint: "http://127.0.0.1:1", EnvWhatConvertsURL: "http://127.0.0.1:2/api/v1", EnvWhatConvertsLocal: "{}"}), ""},
+		{"outside Lambda", map[string]string{EnvWhatConvertsURL: "http://127.0.0.1:2/api/v1", EnvWebhookTokensLocal: "x"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FromMap(tc.env)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("want it to load, got %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("want an error naming %s, got %v", tc.wantErr, err)
+			}
+			if err != nil && strings.Contains(err.Error(), strings.Repeat("t", 40)) {
+				t.Fatalf("the error carries the secret: %v", err)
+			}
+		})
+	}
+
+	// And Secret itself never reads the local variable once deployed, whoever built the Config.
+	c := Config{lookup: func(k string) (string, bool) {
+		v, ok := map[string]string{EnvLambdaFunctionName: "f", EnvWhatConvertsLocal: "from-env"}[k]
+		return v, ok
+	}}
+	if v, err := c.Secret(context.Background(), nil, WhatConverts); err == nil || v != nil || !strings.Contains(err.Error(), EnvWhatConvertsARN) {
+		t.Fatalf("deployed Secret fell back to the environment: %q, %v", v, err)
+	}
+}

@@ -43,6 +43,21 @@ func Detached(ctx context.Context, margin time.Duration, limit time.Time) (conte
 	return context.WithCancel(detached)
 }
 
+// DetachTimeout bounds a write made with Detach: one conditional write, with the SDK's retries.
+const DetachTimeout = 5 * time.Second
+
+// detachReserve is left after a detached write, before the invocation's deadline, to answer.
+const detachReserve = 200 * time.Millisecond
+
+// Detach is the context of a write that must be made even when the request's own work ran out of
+// time or its caller went away: the audit record of a request's outcome (a failure or a timeout
+// included) and what must be kept with it. It is not cancelled with ctx, and ends DetachTimeout from
+// now or just before ctx's deadline, whichever comes first. Pass the invocation's context, not one
+// already bounded for the request's own work, or a timed-out request's record is never written.
+func Detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return Detached(ctx, detachReserve, time.Now().Add(DetachTimeout))
+}
+
 // End is the earlier of ctx's deadline less margin and limit (when not zero); ok is false when there
 // is neither.
 func End(ctx context.Context, margin time.Duration, limit time.Time) (end time.Time, ok bool) {

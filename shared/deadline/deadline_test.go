@@ -98,3 +98,37 @@ func withDeadline(t *testing.T, parent context.Context) (context.Context, time.T
 	t.Cleanup(cancel)
 	return ctx, dl
 }
+
+func TestDetach(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ctx    func() (context.Context, context.CancelFunc)
+		within [2]time.Duration // the detached deadline, from now
+	}{
+		{"an invocation far from its end: deadline.DetachTimeout", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Minute)
+		}, [2]time.Duration{deadline.DetachTimeout - time.Second, deadline.DetachTimeout}},
+		{"an invocation about to end: just before its deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Second)
+		}, [2]time.Duration{time.Second / 2, time.Second - time.Millisecond}},
+		{"no deadline: deadline.DetachTimeout", func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		}, [2]time.Duration{deadline.DetachTimeout - time.Second, deadline.DetachTimeout}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := tc.ctx()
+			cancel() // the request's work is over, or its caller went away
+			start := time.Now()
+			d, dcancel := deadline.Detach(ctx)
+			defer dcancel()
+			stop := time.Now()
+			if d.Err() != nil {
+				t.Fatalf("the detached context is done with its parent: %v", d.Err())
+			}
+			end, ok := d.Deadline()
+			if !ok || end.Before(start.Add(tc.within[0])) || end.After(stop.Add(tc.within[1])) {
+				t.Fatalf("deadline %v from now, want within %v", end.Sub(start), tc.within)
+			}
+		})
+	}
+}

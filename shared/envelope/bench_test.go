@@ -18,7 +18,7 @@ var payload = make([]byte, 1536)
 var benchAAD = envelope.AAD("audit", "LEAD#123456789", "2026-01-02T03:04:05.123456789Z#webhook#0123456789abcdef", "payload")
 
 // BenchmarkSeal10k seals 10,000 records on one Encryptor against local-kms per iteration and reports
-// the KMS calls they cost (security.md S6, performance.md P2: naive envelope encryption makes 10,000).
+// the KMS calls they cost (docs/performance.md, P2: naive envelope encryption makes 10,000).
 func BenchmarkSeal10k(b *testing.B) {
 	client, key, calls := localKMS(b)
 	ctx := context.Background()

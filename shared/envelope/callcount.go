@@ -9,8 +9,8 @@ import (
 )
 
 // CallCounter counts the KMS operations a client made, by operation name ("GenerateDataKey",
-// "Decrypt", ...). Tests and benchmarks use it to measure KMS calls per 10,000 records (security.md
-// S6, performance.md P2). Safe for concurrent use.
+// "Decrypt", ...). Tests and benchmarks use it to measure KMS calls per 10,000 records (docs/performance.md,
+// P2). Safe for concurrent use.
 type CallCounter struct {
 	mu sync.Mutex
 	n  map[string]int

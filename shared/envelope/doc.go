@@ -1,4 +1,4 @@
-// Package envelope encrypts PHI fields of audit records (security.md S5, S6): envelope encryption
+// Package envelope encrypts PHI fields of audit records: envelope encryption
 // with data keys from the customer's KMS key, AES-256-GCM, each ciphertext bound to its record.
 //
 // # Use
@@ -16,7 +16,7 @@
 //
 // Seal asks KMS GenerateDataKey (KeySpec AES_256) for a data key under the customer key and reuses it
 // for at most Options.MaxMessages messages (default 10,000) and Options.MaxAge (default 5 minutes),
-// so a warm instance sealing 10,000 records makes one KMS call instead of 10,000 (performance.md P2).
+// so a warm instance sealing 10,000 records makes one KMS call instead of 10,000 (docs/performance.md, P2).
 // Concurrent Seals that find the key spent share one GenerateDataKey. Seal never calls Decrypt, so a
 // role with kms:GenerateDataKey alone can write.
 //

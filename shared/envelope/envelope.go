@@ -75,7 +75,7 @@ const (
 )
 
 // Encryption context values. They are logged by CloudTrail in the clear, so they are fixed and say
-// nothing about any record (security.md S5); they still bind each wrapped data key to this use, so a
+// nothing about any record; they still bind each wrapped data key to this use, so a
 // data key wrapped for another purpose does not unwrap here. An IAM or key policy may require them with
 // the condition keys kms:EncryptionContext:purpose and kms:EncryptionContext:key_version.
 const (

@@ -196,6 +196,13 @@ func (s *Store) tryClaim(ctx context.Context, pk, sk string, fp [sha256.Size]byt
 	if err != nil {
 		return nil, fmt.Errorf("idempotency: seal fingerprint: %w", err)
 	}
+	names := map[string]string{"#pk": table.PK, "#exp": table.ExpiresAt, "#state": attrState, "#lease": attrLeaseUntil}
+	values := map[string]types.AttributeValue{
+		":now":      nAttr(now.Unix()),
+		":nowms":    nAttr(now.UnixMilli()),
+		":released": sAttr(stateReleased),
+		":inprog":   sAttr(stateInProgress),
+	}
 	_, err = s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.cfg.Table),
 		Item: map[string]types.AttributeValue{
@@ -208,18 +215,12 @@ func (s *Store) tryClaim(ctx context.Context, pk, sk string, fp [sha256.Size]byt
 			attrCreatedAt:   sAttr(table.SortTime(now)),
 			table.ExpiresAt: nAttr(table.ExpiryAfter(now, table.IdempotencyRetention)),
 		},
-		// Free: never used, past its retention (TTL deletes lazily), released, or an abandoned claim.
-		ConditionExpression: aws.String("attribute_not_exists(#pk) OR #exp < :now OR #state = :released OR " +
-			"(#state = :inprog AND #lease < :nowms)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": table.PK, "#exp": table.ExpiresAt, "#state": attrState, "#lease": attrLeaseUntil,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":      nAttr(now.Unix()),
-			":nowms":    nAttr(now.UnixMilli()),
-			":released": sAttr(stateReleased),
-			":inprog":   sAttr(stateInProgress),
-		},
+		// Free: never used, past its retention (TTL deletes lazily), released, or an abandoned claim;
+		// or claimed by this very request, whose answer was lost (the token is the claim's own).
+		ConditionExpression: table.OrOwnRetry("attribute_not_exists(#pk) OR #exp < :now OR #state = :released OR "+
+			"(#state = :inprog AND #lease < :nowms)", attrToken, sAttr(token), names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
@@ -281,12 +282,14 @@ func (s *Store) Complete(ctx context.Context, c *Claim, r Response) error {
 	if err != nil {
 		return fmt.Errorf("idempotency: seal response: %w", err)
 	}
+	resp := &types.AttributeValueMemberB{Value: sealed}
 	return s.finish(ctx, c, "SET #state = :completed, #status = :status, #resp = :resp REMOVE #lease",
 		map[string]types.AttributeValue{
 			":completed": sAttr(stateCompleted),
 			":status":    nAttr(int64(r.Status)),
-			":resp":      &types.AttributeValueMemberB{Value: sealed},
-		}, map[string]string{"#status": attrStatus, "#resp": attrResponse, "#lease": attrLeaseUntil})
+			":resp":      resp,
+		}, map[string]string{"#status": attrStatus, "#resp": attrResponse, "#lease": attrLeaseUntil},
+		attrResponse, resp)
 }
 
 // Release gives the claim's key up, so that the next request with it executes again. It fails with
@@ -294,19 +297,25 @@ func (s *Store) Complete(ctx context.Context, c *Claim, r Response) error {
 func (s *Store) Release(ctx context.Context, c *Claim) error {
 	return s.finish(ctx, c, "SET #state = :released REMOVE #fp",
 		map[string]types.AttributeValue{":released": sAttr(stateReleased)},
-		map[string]string{"#fp": attrFP})
+		map[string]string{"#fp": attrFP}, "", nil)
 }
 
-func (s *Store) finish(ctx context.Context, c *Claim, update string, values map[string]types.AttributeValue, names map[string]string) error {
+// finish updates the claim's item while the claim holds it. When the update sets markAttr to mark (a
+// value no other write uses), the SDK's retry of it after a lost answer succeeds too (table.OrOwnRetry).
+func (s *Store) finish(ctx context.Context, c *Claim, update string, values map[string]types.AttributeValue, names map[string]string, markAttr string, mark types.AttributeValue) error {
 	values[":token"] = sAttr(c.token)
 	values[":inprog"] = sAttr(stateInProgress)
 	names["#state"] = attrState
 	names["#token"] = attrToken
+	cond := aws.String("#token = :token AND #state = :inprog")
+	if mark != nil {
+		cond = table.OrOwnRetry(*cond, markAttr, mark, names, values)
+	}
 	_, err := s.cfg.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.cfg.Table),
 		Key:                       key(c.pk, c.sk),
 		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("#token = :token AND #state = :inprog"),
+		ConditionExpression:       cond,
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})

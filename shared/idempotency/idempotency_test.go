@@ -293,3 +293,63 @@ func keyOf(pk, sk string) map[string]types.AttributeValue {
 		table.PK: &types.AttributeValueMemberS{Value: pk}, table.SK: &types.AttributeValueMemberS{Value: sk},
 	}
 }
+
+// The SDK retries a write whose answer was lost; the retry finds the item its own first attempt
+// wrote. The claim and the completion must still be this request's (not 409, not a lost claim), as
+// they are for the audit store (table.OrOwnRetry), while every other request is still refused.
+func TestAWriteWhoseAnswerWasLost(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	lossy := &testenv.LostAnswers{Op: "PutItem"}
+	k := testenv.KMS(t)
+	store := func(op string) *idempotency.Store {
+		lossy.Op = op
+		return idempotency.New(idempotency.Config{
+			DB: testenv.DynamoDB(t, lossy.Option), Table: e.table, Now: e.clock.Now,
+			Crypter: envelope.New(k, testenv.SymmetricKey(t, k), envelope.Options{}),
+		})
+	}
+
+	t.Run("Begin: the retried claim is the caller's, and the key is still held against others", func(t *testing.T) {
+		s := store("PutItem")
+		lossy.LoseNext(1)
+		before := lossy.Count()
+		c, r, err := s.Begin(ctx, scope, fpA)
+		if lossy.Count() != before+1 {
+			t.Fatal("no answer was lost: the situation under test did not happen")
+		}
+		if err != nil || r != nil || c == nil {
+			t.Fatalf("Begin after a lost answer: claim %v, response %v, err %v; want the claim", c, r, err)
+		}
+		if _, _, err := s.Begin(ctx, scope, fpA); !errors.Is(err, idempotency.ErrInProgress) {
+			t.Fatalf("another request with the key: %v, want ErrInProgress", err)
+		}
+		if err := s.Complete(ctx, c, resp); err != nil {
+			t.Fatalf("Complete on the retried claim: %v", err)
+		}
+	})
+
+	t.Run("Complete: the retried completion succeeds and is replayed", func(t *testing.T) {
+		s := store("UpdateItem")
+		sc := scope
+		sc.Key = "key-lost-complete"
+		c, _, err := s.Begin(ctx, sc, fpA)
+		if err != nil || c == nil {
+			t.Fatalf("Begin: %v", err)
+		}
+		lossy.LoseNext(1)
+		before := lossy.Count()
+		if err := s.Complete(ctx, c, resp); err != nil {
+			t.Fatalf("Complete after a lost answer: %v, want success (the answer is stored)", err)
+		}
+		if lossy.Count() != before+1 {
+			t.Fatal("no answer was lost: the situation under test did not happen")
+		}
+		if err := s.Complete(ctx, c, resp); !errors.Is(err, idempotency.ErrClaimLost) {
+			t.Fatalf("a second Complete (not a retry): %v, want ErrClaimLost", err)
+		}
+		if _, r, err := s.Begin(ctx, sc, fpA); err != nil || r == nil || r.Status != resp.Status {
+			t.Fatalf("replay: %v %v", r, err)
+		}
+	})
+}

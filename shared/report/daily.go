@@ -15,6 +15,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
@@ -45,12 +46,8 @@ const DefaultActor = "wcbridge-daily-report"
 // digest and storing the report once WhatConverts has had its turn.
 const DefaultUpstreamReserve = 2 * time.Minute
 
-// auditWriteTimeout bounds the run's own audit write, which must happen even when the run's context
-// is over (a failed run is audited too).
-const auditWriteTimeout = 10 * time.Second
-
 // Daily builds, stores and audits the daily compliance report. Build it once per cold start
-// (BuildDaily); Handle is the Lambda handler. Runs in one process are serialized: a run's request
+// (shared/wiring); Handle is the Lambda handler. Runs in one process are serialized: a run's request
 // count is the difference of the client's counter before and after it.
 type Daily struct {
 	Audit        AuditTrail
@@ -157,9 +154,9 @@ func (d *Daily) Run(ctx context.Context, date string, by Caller) (Result, error)
 	return res, nil
 }
 
-// record writes the run's audit record, even when ctx is already over.
+// record writes the run's audit record, also when the run failed or ran out of time (deadline.Detach).
 func (d *Daily) record(ctx context.Context, by Caller, at time.Time, outcome audit.Outcome) (audit.Record, error) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	wctx, cancel := deadline.Detach(ctx)
 	defer cancel()
 	rec, err := d.Audit.Append(wctx, audit.Record{
 		Kind: audit.KindReport, Actor: cmp.Or(by.Actor, DefaultActor), Action: ActionDailyReport,
@@ -228,10 +225,13 @@ func (d *Daily) profile(ctx context.Context, id int64, day time.Time) Profile {
 		return p
 	}
 	end := day.Add(24 * time.Hour)
+	// Dates as every independent client sends them (whole days), with a day's margin on each side:
+	// whether WhatConverts reads them in UTC or in the account's time zone, the day's leads are in
+	// the window, and the date_created filter below keeps exactly them (whatconverts doc.go, Dates).
 	params := whatconverts.ListParams{
 		LeadsPerPage: whatconverts.MaxLeadsPerPage,
-		StartDate:    day,
-		EndDate:      end.Add(-time.Second), // end_date is inclusive, to the second
+		StartDate:    day.Add(-24 * time.Hour),
+		EndDate:      end,
 		Order:        whatconverts.OrderAsc,
 	}
 	before := d.WhatConverts.Requests()
@@ -244,8 +244,7 @@ func (d *Daily) profile(ctx context.Context, id int64, day time.Time) Profile {
 		}
 		pages++
 		for _, l := range page.Leads {
-			// WhatConverts filters by date created; a lead outside the day is not counted (the
-			// report must count exactly that day's leads).
+			// The window holds three days; the report counts exactly the UTC day's leads.
 			if c, ok := l.Created(); ok && (c.Before(day) || !c.Before(end)) {
 				outside++
 				continue

@@ -116,8 +116,9 @@ func TestAProfileThatFailsMidwayIsPartialAndTheOthersGoOn(t *testing.T) {
 	if len(res.PartialProfiles) != 1 || res.PartialProfiles[0] != 1001 {
 		t.Fatalf("result partial profiles %v", res.PartialProfiles)
 	}
-	want := whatconverts.ListParams{LeadsPerPage: 2500, StartDate: reportDay,
-		EndDate: reportDay.Add(24*time.Hour - time.Second), Order: whatconverts.OrderAsc}
+	// The day with a day's margin on each side (sent as dates only).
+	want := whatconverts.ListParams{LeadsPerPage: 2500, StartDate: reportDay.Add(-24 * time.Hour),
+		EndDate: reportDay.Add(24 * time.Hour), Order: whatconverts.OrderAsc}
 	for _, p := range seen {
 		if p != want {
 			t.Fatalf("list params %+v, want %+v", p, want)

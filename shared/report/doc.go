@@ -23,8 +23,11 @@
 //
 // # Profiles (WhatConverts)
 //
-// For each profile of REPORT_PROFILE_IDS the run lists the day's leads (start_date..end_date the UTC
-// day, oldest first) in pages of 2,500, the maximum: L leads cost ⌈L/2500⌉ requests. It counts each
+// For each profile of REPORT_PROFILE_IDS the run lists the day's leads, oldest first, in pages of
+// 2,500, the maximum. It asks for the day with a day's margin on each side, as dates only
+// (start_date=D-1, end_date=D+1: how WhatConverts reads a date's time zone is not documented, see
+// package whatconverts), and keeps the leads whose date_created is in the UTC day: L leads on a day
+// whose neighbours hold N cost ⌈(L+N)/2500⌉ requests. It counts each
 // page and lets it go, so memory holds one page whatever the day's volume. It counts leads_total,
 // by_type and by_status (WhatConverts' display names; an unknown value is "(other)", an empty one
 // "(not set)"), by_source ("source / medium", a part that looks like it could hold PHI — an "@", a
@@ -72,11 +75,22 @@
 //
 // # Reading a report
 //
-// GET /reports/{date} answers the stored JSON (200), not_found (404) when the date has none,
-// invalid_request naming "date" (400) for a malformed date, forbidden (403) without a caller
-// identity. A report holds no PHI, so a read is not a PHI read: it is audited as kind report, action
-// get-report, with the caller's ARN (or "unauthenticated"), the status and the outcome (ok; rejected
-// for 400 and 403; failed for 404 and 500). The record does not name the date (audit records have no
-// field for it); the log line of the read, with the same request ID, does. A failed audit write
-// answers 500.
+// GET /reports/{date} answers the report as JSON (the stored bytes), HTML or CSV, as the Accept
+// header (Negotiate) or the format query parameter asks: the page is html/template with inline CSS
+// and SVG charts drawn here (charts.go, report.html, report.css) under a Content-Security-Policy
+// that allows only its own stylesheet, by hash; the CSV is one figure a row, safe from spreadsheet
+// formulas. GET /reports?from=…&to=… lists the Summary of each stored report of at most MaxRangeDays
+// days (read with one BatchGetItem); the page's 30-day trend is the same summaries. Errors:
+// not_found (404) when the date has none, invalid_request (400) naming date, format, from or to,
+// forbidden (403) without a caller identity or when the access policy shows the caller nothing.
+//
+// The access policy (Authorizer, action get-report per profile) decides which profiles a caller
+// sees; the account-wide sections (the audit summary, WhatConverts' usage) only to a caller allowed
+// on every profile of the report (View). A nil or failing policy refuses: never fail open.
+//
+// A report holds no PHI, so a read is not a PHI read: it is audited as kind report, action
+// get-report (or list-reports), with the caller's ARN (or "unauthenticated"), the status and the
+// outcome (ok; rejected for 400 and 403; failed for 404 and 500). The record does not name the date
+// (audit records have no field for it); the log line of the read, with the same request ID, does. A
+// failed audit write answers 500.
 package report

@@ -90,6 +90,8 @@ func (f *fakeLeads) Requests() int64 { return f.requests }
 type fakeDB struct {
 	PutItemFn func(ctx context.Context, in *dynamodb.PutItemInput) (*dynamodb.PutItemOutput, error)
 	GetItemFn func(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
+
+	BatchGetItemFn func(ctx context.Context, in *dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error)
 }
 
 var _ DB = (*fakeDB)(nil)
@@ -100,4 +102,8 @@ func (f *fakeDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...fu
 
 func (f *fakeDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	return f.GetItemFn(ctx, in)
+}
+
+func (f *fakeDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return f.BatchGetItemFn(ctx, in)
 }

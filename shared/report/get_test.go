@@ -37,18 +37,39 @@ func getRequest(t *testing.T, date, caller string) httpapi.Request {
 
 // storedReports is a report store over a fake table holding one report per date.
 func storedReports(reports map[string]string) *Store {
-	return NewStore(&fakeDB{GetItemFn: func(_ context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
-		pk := in.Key["pk"].(*types.AttributeValueMemberS).Value
-		body, ok := reports[strings.TrimPrefix(pk, "report#")]
-		if !ok {
-			return &dynamodb.GetItemOutput{}, nil
-		}
-		return &dynamodb.GetItemOutput{Item: map[string]types.AttributeValue{attrBody: &types.AttributeValueMemberS{Value: body}}}, nil
-	}}, "t")
+	return NewStore(&fakeDB{
+		GetItemFn: func(_ context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
+			pk := in.Key["pk"].(*types.AttributeValueMemberS).Value
+			body, ok := reports[strings.TrimPrefix(pk, "report#")]
+			if !ok {
+				return &dynamodb.GetItemOutput{}, nil
+			}
+			return &dynamodb.GetItemOutput{Item: map[string]types.AttributeValue{attrBody: &types.AttributeValueMemberS{Value: body}}}, nil
+		},
+		BatchGetItemFn: func(_ context.Context, in *dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error) {
+			var items []map[string]types.AttributeValue
+			for _, k := range in.RequestItems["t"].Keys {
+				date := strings.TrimPrefix(k["pk"].(*types.AttributeValueMemberS).Value, "report#")
+				if body, ok := reports[date]; ok {
+					items = append(items, map[string]types.AttributeValue{
+						attrDay: &types.AttributeValueMemberS{Value: date}, attrBody: &types.AttributeValueMemberS{Value: body},
+					})
+				}
+			}
+			return &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{"t": items}}, nil
+		},
+	}, "t")
+}
+
+// allowAll is an access policy that permits everything.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, string, string, int64) (bool, string, error) {
+	return true, "test", nil
 }
 
 func TestGetReport(t *testing.T) {
-	const stored = `{"date":"2026-11-28","generated_at":"2026-11-29T00:15:00Z","profiles":[]}`
+	const stored = `{"date":"2026-11-28","generated_at":"2026-11-29T00:15:00Z","profiles":[{"profile_id":1001,"leads_total":3}]}`
 	for _, tc := range []struct {
 		name, date, caller string
 		status             int
@@ -66,7 +87,7 @@ func TestGetReport(t *testing.T) {
 			fa := &fakeAudit{}
 			at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 			var logs testenv.Logs
-			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa,
+			g := &Get{Reports: storedReports(map[string]string{"2026-11-28": stored}), Audit: fa, Access: allowAll{},
 				Now: func() time.Time { return at }, Log: logs.Logger()}
 			res, err := g.Handle(context.Background(), getRequest(t, tc.date, tc.caller))
 			if err != nil {
@@ -118,7 +139,7 @@ func TestGetReportAnswers500WhenTheReadCannotBeAudited(t *testing.T) {
 	fa := &fakeAudit{AppendFn: func(context.Context, audit.Record, []byte) (audit.Record, error) {
 		return audit.Record{}, errors.New("audit: write record: throttled")
 	}}
-	g := &Get{Reports: storedReports(map[string]string{"2026-11-28": `{"date":"2026-11-28"}`}), Audit: fa}
+	g := &Get{Reports: storedReports(map[string]string{"2026-11-28": `{"date":"2026-11-28","profiles":[{"profile_id":1001}]}`}), Audit: fa, Access: allowAll{}}
 	res, err := g.Handle(context.Background(), getRequest(t, "2026-11-28", officer))
 	if err != nil {
 		t.Fatal(err)

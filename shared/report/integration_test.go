@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,12 +21,11 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
-	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
-	"github.com/wcbridge/wcbridge/shared/setup"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
 // The synthetic PHI the simulator generates; none of it may reach a report, a log or an answer.
@@ -84,39 +85,38 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// config is the function's configuration as template.yaml (or make dev) would set it.
-func (e *env) config(t *testing.T, profiles string, share string) config.Config {
+// daily is the report handler as shared/wiring builds it for these profiles and budget share, on the
+// test's clock and logs.
+func (e *env) daily(t *testing.T, profiles string, share float64) *Daily {
 	t.Helper()
-	creds := map[string]any{}
+	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger()}
+	if profiles == "" {
+		return d
+	}
+	d.Credentials = whatconverts.Credentials{Profiles: map[int64]whatconverts.Key{}}
 	for id, k := range e.keys {
-		creds[strconv.FormatInt(id, 10)] = map[string]string{"token": k.Token, "secret": k.Secret}
+		d.Credentials.Profiles[id] = whatconverts.Key{Token: k.Token, Secret: k.Secret}
 	}
-	b, _ := json.Marshal(map[string]any{"profiles": creds})
-	cfg, err := config.FromMap(map[string]string{
-		config.EnvTable: e.table, config.EnvDigestKey: e.mac, config.EnvTagKey: e.tagKey, config.EnvWhatConvertsURL: e.url,
-		config.EnvReportProfiles: profiles, config.EnvReportBudgetShare: share,
-		config.EnvWhatConvertsLocal: string(b), "AWS_REGION": testenv.Region,
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range strings.Split(profiles, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Profiles = append(d.Profiles, id)
 	}
-	return cfg
-}
-
-func (e *env) options() []BuildOption {
-	return []BuildOption{
-		WithClients(&setup.Clients{DynamoDB: e.db, KMS: e.kms}),
-		WithClock(e.clock.Now), WithLogger(e.logs.Logger()),
-	}
-}
-
-func (e *env) daily(t *testing.T, profiles, share string) *Daily {
-	t.Helper()
-	d, err := BuildDaily(context.Background(), e.config(t, profiles, share), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	profileLimit, masterLimit := BudgetLimits(share)
+	d.WhatConverts = whatconverts.New(e.url,
+		whatconverts.WithBudget(budget.New(e.db, e.table, budget.WithClock(e.clock.Now))),
+		whatconverts.WithDailyLimits(profileLimit, masterLimit))
 	return d
+}
+
+// get is GET /reports as shared/wiring builds it, on the test's clock and logs, with a policy that
+// allows everything.
+func (e *env) get() *Get {
+	return &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now,
+		Tagger: envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})}),
+		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
 }
 
 func (e *env) auditStore() *audit.Store {
@@ -210,7 +210,7 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 		e.sim.AddLeadsBetween(id, 40, reportDay.Add(-6*time.Hour), reportDay)
 		e.sim.AddLeadsBetween(id, 10, reportDay.Add(24*time.Hour), runAt)
 	}
-	d := e.daily(t, "1001,1002,1003", "0.5")
+	d := e.daily(t, "1001,1002,1003", 0.5)
 	scheduled := json.RawMessage(`{"schedule_arn":"arn:aws:scheduler:us-east-1:123456789012:schedule/default/daily","scheduled_time":"2026-11-29T00:15:00Z"}`)
 
 	res, err := d.Handle(context.Background(), scheduled)
@@ -269,6 +269,43 @@ func TestReportOf12000LeadsPerProfile(t *testing.T) {
 	}
 }
 
+// Independent clients of the real API send start_date and end_date as dates only, and how the API
+// reads a date's time zone is undocumented: the report asks for its day with a day's margin on each
+// side, as dates, and counts exactly the leads created in the UTC day.
+func TestTheReportAsksForDatesOnlyWithADaysMargin(t *testing.T) {
+	e := newEnv(t)
+	edges := map[string]time.Time{
+		"the day's first second":    reportDay,
+		"the day's last second":     reportDay.Add(24*time.Hour - time.Second),
+		"the day before's last":     reportDay.Add(-time.Second),
+		"the day after's first":     reportDay.Add(24 * time.Hour),
+		"two days before (outside)": reportDay.Add(-36 * time.Hour),
+	}
+	for _, at := range edges {
+		e.sim.AddLead(1001, map[string]any{"lead_type": "Web Form", "date_created": at, "last_updated": at})
+	}
+	d := e.daily(t, "1001", 0.5)
+	if _, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var lists []url.Values
+	for _, r := range e.sim.RequestLog() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/leads") {
+			lists = append(lists, r.Query)
+		}
+	}
+	if len(lists) != 1 {
+		t.Fatalf("%d list requests, want 1", len(lists))
+	}
+	if got := lists[0].Get("start_date") + ".." + lists[0].Get("end_date"); got != "2026-11-27..2026-11-29" {
+		t.Fatalf("the report asked WhatConverts for %s, want the dates 2026-11-27..2026-11-29", got)
+	}
+	r := readStored(t, d, "2026-11-28")
+	if len(r.Profiles) != 1 || r.Profiles[0].LeadsTotal != 2 {
+		t.Fatalf("profiles %+v, want profile 1001 with the day's 2 leads", r.Profiles)
+	}
+}
+
 // A budget share too small for one profile's remaining day marks that profile partial; the others,
 // with their own keys, are complete.
 func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
@@ -284,7 +321,7 @@ func TestABudgetTooSmallMarksOnlyThatProfilePartial(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := e.daily(t, "1001,1002,1003", "0.01")
+	d := e.daily(t, "1001,1002,1003", 0.01)
 	res, err := d.Handle(context.Background(), json.RawMessage(`{"date":"2026-11-28"}`))
 	if err != nil {
 		t.Fatalf("a partial profile failed the run: %v", err)
@@ -337,7 +374,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}
 	accept := func(trigger string, lead int64, h int) string {
 		t.Helper()
-		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h)},
+		id, isNew, err := store.RecordIfNew(ctx, audit.DedupeKey{ProfileID: 1001, LeadID: lead, Trigger: trigger, LastUpdated: at(h),
+			BodyHash: strings.Repeat("ab", 32)},
 			audit.Record{ReceivedAt: at(h), RequestID: fmt.Sprintf("req-%d", lead)}, nil)
 		if err != nil || !isNew {
 			t.Fatalf("RecordIfNew: %v, new %t", err, isNew)
@@ -371,7 +409,7 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
 
-	d := e.daily(t, "", "0.5")
+	d := e.daily(t, "", 0.5)
 	if d.WhatConverts != nil {
 		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
 	}
@@ -461,7 +499,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.sim.AddLeadsBetween(1001, 30, reportDay, reportDay.Add(24*time.Hour))
-	d := e.daily(t, "1001", "0.5")
+	d := e.daily(t, "1001", 0.5)
 	if _, err := d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -469,10 +507,7 @@ func TestGetReportFromTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := BuildGet(ctx, e.config(t, "", "0.5"), e.options()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := e.get()
 	e.clock.Set(runAt.Add(9 * time.Hour))
 	for _, tc := range []struct {
 		date, caller string
@@ -491,6 +526,15 @@ func TestGetReportFromTheTable(t *testing.T) {
 			t.Fatalf("GET answered %s, want the stored report", res.Body)
 		}
 		assertNoPHI(t, "the answer", res.Body)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} { // the report of the simulator's leads, as a page and a sheet
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.Contains(res.Body, "1001") {
+			t.Fatalf("%s: %d (%v)", accept, res.StatusCode, err)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	got := map[int]audit.Record{}
 	if err := e.auditStore().Day(ctx, "2026-11-29", func(r audit.Record) error {
@@ -512,6 +556,54 @@ func TestGetReportFromTheTable(t *testing.T) {
 		if !ok || r.Kind != audit.KindReport || r.Actor != want.actor || r.Outcome != want.outcome || r.RequestID != "req-report-0001" {
 			t.Errorf("audit record of the %d read: %+v (found %t)", status, r, ok)
 		}
+	}
+	assertNoPHI(t, "the logs", e.logs.String())
+}
+
+// TestReportsOfARangeFromTheTable: BatchGetItem on dynalite reads the stored reports of a range,
+// oldest first, leaving out the days without one; GET /reports and the page's CSV and HTML answer
+// from them without PHI.
+func TestReportsOfARangeFromTheTable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	store := NewStore(e.db, e.table)
+	for _, d := range []string{"2026-11-26", "2026-11-28", "2026-11-24"} {
+		if _, err := store.Put(ctx, sampleReport(d, 1), runAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng, err := ParseRange("2026-11-23", "2026-11-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetRange(ctx, rng.Dates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, s := range got {
+		dates = append(dates, s.Date)
+		if r, err := decodeReport(s.Body); err != nil || r.Date != s.Date {
+			t.Fatalf("stored body of %s: %v", s.Date, err)
+		}
+	}
+	if strings.Join(dates, ",") != "2026-11-24,2026-11-26,2026-11-28" {
+		t.Fatalf("dates %v", dates)
+	}
+
+	g := e.get()
+	res, err := g.Handle(ctx, listRequest(t, map[string]string{"from": "2026-11-01", "to": "2026-11-30"}, officer))
+	if err != nil || res.StatusCode != 200 || strings.Count(res.Body, `"date"`) != 3 {
+		t.Fatalf("GET /reports: %d %s (%v)", res.StatusCode, res.Body, err)
+	}
+	for _, accept := range []string{"text/html", "text/csv"} {
+		req := getRequest(t, "2026-11-28", officer)
+		req.Headers["Accept"] = accept
+		res, err := g.Handle(ctx, req)
+		if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Headers["Content-Type"], accept) {
+			t.Fatalf("%s: %d %v", accept, res.StatusCode, res.Headers)
+		}
+		assertNoPHI(t, accept, res.Body)
 	}
 	assertNoPHI(t, "the logs", e.logs.String())
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +21,7 @@ import (
 type DB interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 var _ DB = (*dynamodb.Client)(nil)
@@ -128,4 +131,66 @@ func (s *Store) Get(ctx context.Context, date string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, date)
 	}
 	return []byte(body.Value), nil
+}
+
+// batchAttempts bounds the BatchGetItem calls of one GetRange: DynamoDB hands back what it did not
+// read (over 16 MB, or throttled) as UnprocessedKeys, which are asked for again.
+const batchAttempts = 8
+
+// Stored is one stored report's JSON and its date.
+type Stored struct {
+	Date string
+	Body []byte
+}
+
+// GetRange returns the stored reports of dates (at most 100, DynamoDB's batch limit), oldest first;
+// dates without a report are left out. Strongly consistent, like Get.
+func (s *Store) GetRange(ctx context.Context, dates []string) ([]Stored, error) {
+	if len(dates) == 0 {
+		return nil, nil
+	}
+	if len(dates) > 100 {
+		return nil, fmt.Errorf("report: %d dates in one read, at most 100", len(dates))
+	}
+	keys := make([]map[string]types.AttributeValue, len(dates))
+	for i, d := range dates {
+		pk, sk := table.ReportKey(d)
+		keys[i] = map[string]types.AttributeValue{
+			table.PK: &types.AttributeValueMemberS{Value: pk},
+			table.SK: &types.AttributeValueMemberS{Value: sk},
+		}
+	}
+	request := map[string]types.KeysAndAttributes{s.table: {
+		Keys:                     keys,
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#d, #b"),
+		ExpressionAttributeNames: map[string]string{"#d": attrDay, "#b": attrBody},
+	}}
+	var out []Stored
+	for attempt := 0; len(request) > 0; attempt++ {
+		if attempt == batchAttempts {
+			return nil, fmt.Errorf("report: read %d reports: DynamoDB left keys unread after %d attempts", len(dates), batchAttempts)
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(25<<attempt) * time.Millisecond):
+			}
+		}
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+		if err != nil {
+			return nil, fmt.Errorf("report: read %d reports: %w", len(dates), err)
+		}
+		for _, item := range res.Responses[s.table] {
+			day, ok1 := item[attrDay].(*types.AttributeValueMemberS)
+			body, ok2 := item[attrBody].(*types.AttributeValueMemberS)
+			if ok1 && ok2 {
+				out = append(out, Stored{Date: day.Value, Body: []byte(body.Value)})
+			}
+		}
+		request = res.UnprocessedKeys
+	}
+	slices.SortFunc(out, func(a, b Stored) int { return strings.Compare(a.Date, b.Date) })
+	return out, nil
 }

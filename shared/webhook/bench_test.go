@@ -113,7 +113,7 @@ func BenchmarkFloor(b *testing.B) {
 	}
 }
 
-// TestP1IngestOverFloor prints performance.md's P1: the CPU of one webhook against the floor, both
+// TestP1IngestOverFloor prints P1 (docs/performance.md): the CPU of one webhook against the floor, both
 // measured in this process. It runs only with -bench (go test -run TestP1 -bench . ./shared/webhook),
 // as a benchmark's figure, never a timed assertion.
 func TestP1IngestOverFloor(t *testing.T) {
@@ -136,7 +136,7 @@ func TestP1IngestOverFloor(t *testing.T) {
 		floor.NsPerOp(), floor.AllocsPerOp(), floor.AllocedBytesPerOp())
 }
 
-// BenchmarkDynamoDBRequests reports performance.md's P3 against dynalite: the DynamoDB requests the
+// BenchmarkDynamoDBRequests reports P3 (docs/performance.md) against dynalite: the DynamoDB requests the
 // real client sends per new and per redelivered webhook (a smithy middleware counts them).
 func BenchmarkDynamoDBRequests(b *testing.B) {
 	e := newEnv(b)

@@ -96,10 +96,11 @@ func TestATableThatDoesNotAnswerIsA500InTime(t *testing.T) {
 		name     string
 		redelive bool
 		token    string
+		failure  bool // the failure is audited after the request's writes, detached from their deadline
 	}{
-		{"a new delivery: its event record", false, tokenCurrent},
-		{"a redelivery: its duplicate record", true, tokenCurrent},
-		{"a refused delivery: its rejection record", false, "wrong"},
+		{"a new delivery: its event record, then its failure record", false, tokenCurrent, true},
+		{"a redelivery: its duplicate record", true, tokenCurrent, false},
+		{"a refused delivery: its rejection record", false, "wrong", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := &stuckDB{refuseEvents: tc.redelive}
@@ -118,6 +119,16 @@ func TestATableThatDoesNotAnswerIsA500InTime(t *testing.T) {
 			seen := db.seen()
 			if len(seen) == 0 {
 				t.Fatal("no write reached the table")
+			}
+			if tc.failure {
+				// A timeout is audited too: the failure record's write outlives the request's
+				// bound, and still ends before the invocation does.
+				last := seen[len(seen)-1]
+				if !last.After(dl.Add(-invocationMargin)) || !last.Before(dl) {
+					t.Errorf("the failure record's write was given the deadline %v, want one after the request's (%v) and before the invocation's (%v)",
+						last, dl.Add(-invocationMargin), dl)
+				}
+				seen = seen[:len(seen)-1]
 			}
 			for i, got := range seen {
 				if want := dl.Add(-invocationMargin); !got.Equal(want) {

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/validate"
@@ -20,7 +22,7 @@ type delivery struct {
 	profileID   int64
 	accountID   int64     // 0 when absent or not a positive integer (tolerated: not required)
 	lastUpdated time.Time // zero when absent
-	bodyHash    string    // hex SHA-256 of the canonical body; set only when lastUpdated is zero
+	bodyHash    string    // hex SHA-256 of the canonical body
 
 	leadType      string // a known WhatConverts display value, else ""
 	quotable      string // Yes, No, Pending or Not Set, else ""
@@ -100,11 +102,9 @@ func parseDelivery(body []byte) (delivery, error) {
 			}
 		}
 	}
-	if d.lastUpdated.IsZero() {
-		d.bodyHash, err = canonicalHash(body)
-		if err != nil {
-			return d, err
-		}
+	d.bodyHash, err = canonicalHash(obj)
+	if err != nil {
+		return d, err
 	}
 	return d, nil
 }
@@ -129,28 +129,108 @@ func hasValue(raw json.RawMessage) bool {
 }
 
 // canonicalHash is the hex SHA-256 of the body in a canonical form: object keys sorted at every
-// depth, no insignificant whitespace, strings re-escaped one way, numbers as written. Two deliveries
-// of the same lead that differ only in key order or spacing hash alike. It is the de-duplication key
-// of a delivery without last_updated (the contract's "same canonical body").
-func canonicalHash(body []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return "", err // unreachable: DecodeObject accepted the body
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil { // encoding/json writes map keys sorted
+// depth, no insignificant whitespace, strings escaped one way (encoding/json's, without HTML
+// escaping), numbers as written. Two deliveries of the same lead state that differ only in key order
+// or spacing hash alike; any other difference is another state. Every field counts: neither
+// WhatConverts' documented payloads nor its published examples carry anything that changes between
+// deliveries of one state (no delivery ID, send time, attempt count or signature; the recording URLs
+// name the recording, not the request).
+//
+// The form is exactly what encoding/json gives for the body decoded with UseNumber (keys without
+// last_updated have been hashed so since before the body hash joined every key, and their event IDs
+// must not change), but it is written from the already validated top level: the scalars that make up
+// most of a lead are copied as they are, only nested values and strings with escapes go through
+// encoding/json.
+func canonicalHash(obj validate.Object) (string, error) {
+	buf, err := appendObject(make([]byte, 0, 4096), obj)
+	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	sum := sha256.Sum256(buf)
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// key is the delivery's de-duplication key (contract: profile_id, lead_id, trigger, last_updated;
-// the canonical body where last_updated is absent).
+// appendObject appends a validated object in canonical form.
+func appendObject(buf []byte, obj validate.Object) ([]byte, error) {
+	buf = append(buf, '{')
+	for i, k := range obj.Keys() {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		var err error
+		if buf, err = appendString(buf, k); err != nil {
+			return nil, err
+		}
+		buf = append(buf, ':')
+		if buf, err = appendCanonical(buf, obj[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+// appendCanonical appends a validated JSON value in canonical form.
+func appendCanonical(buf []byte, raw json.RawMessage) ([]byte, error) {
+	switch raw[0] {
+	case '"':
+		if !bytes.ContainsRune(raw, '\\') && !hasJSONLineSeparator(raw) {
+			return append(buf, raw...), nil // encoding/json would write it unchanged
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return appendString(buf, s)
+	case '{': // lead_analysis, additional_fields: objects of scalars
+		obj, err := validate.DecodeObject(raw)
+		if err != nil {
+			return nil, err
+		}
+		return appendObject(buf, obj)
+	case '[':
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		return appendJSON(buf, v)
+	default: // a number as written, true, false, null
+		return append(buf, raw...), nil
+	}
+}
+
+// appendString appends s as encoding/json writes it without HTML escaping.
+func appendString(buf []byte, s string) ([]byte, error) {
+	plain := !strings.ContainsAny(s, "\"\\\u2028\u2029")
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= 0x20
+	}
+	if plain && utf8.ValidString(s) {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"'), nil
+	}
+	return appendJSON(buf, s)
+}
+
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // map keys sorted
+		return nil, err
+	}
+	return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
+}
+
+// hasJSONLineSeparator reports whether raw holds U+2028 or U+2029, which encoding/json escapes.
+func hasJSONLineSeparator(raw []byte) bool {
+	return bytes.Contains(raw, []byte("\u2028")) || bytes.Contains(raw, []byte("\u2029"))
+}
+
+// key is the delivery's de-duplication key (contract: profile_id, lead_id, trigger, last_updated and
+// the canonical body).
 func (d delivery) key() audit.DedupeKey {
 	return audit.DedupeKey{ProfileID: d.profileID, LeadID: d.leadID, Trigger: d.trigger,
 		LastUpdated: d.lastUpdated, BodyHash: d.bodyHash}

@@ -1,8 +1,7 @@
 // Package webhook is wcbridge's trigger side: WhatConverts' New Lead and Updated Lead webhooks in,
 // lead events out on the customer's EventBridge bus, and the trigger samples a workflow is built
 // against. It holds the handlers of three functions (IngestWebhookFunction, PublishOutboxFunction,
-// TriggerSamplesFunction); their main packages only wire them (BuildIngest, BuildPublisher,
-// BuildSamples).
+// TriggerSamplesFunction); their main packages only wire them (shared/wiring).
 //
 // # Ingest (POST /webhooks/whatconverts?token=TOKEN)
 //
@@ -18,21 +17,22 @@
 //     Everything else is tolerated as WhatConverts sends it ([] for {}, null money, empty strings,
 //     unknown fields).
 //  5. one conditional write (audit.Store.RecordIfNew) whose key is the event ID derived from the
-//     de-duplication key: (profile_id, lead_id, trigger, last_updated), or the SHA-256 of the
-//     canonical body (keys sorted at every depth, no whitespace) when last_updated is absent. The
-//     body is stored as received (unknown fields included), sealed with a KMS data key (AES-256-GCM,
-//     bound to the record's identity). The answer, 200 {"event_id","trigger","duplicate"}, comes only
-//     after this write; a failed write answers 500 and acknowledges nothing. The SDK's retry of a
-//     write whose answer was lost is recognised as the request's own (see package audit), so such a
-//     delivery is still answered as new.
+//     de-duplication key: profile_id, lead_id, trigger, last_updated (when present) and the SHA-256
+//     of the canonical body (keys sorted at every depth, no whitespace). A redelivery is the same
+//     state sent again; another state is another event even within one second of last_updated
+//     (whole seconds: a workflow's edit comes back within milliseconds). No field is left out of the
+//     hash: nothing in WhatConverts' payloads changes between deliveries of one state. An event
+//     recorded before the body hash joined the key is found under the old key (see
+//     LegacyKeyMargin). The body is stored as received (unknown fields included), sealed with a
+//     KMS data key (AES-256-GCM, bound to the record's identity). The answer, 200
+//     {"event_id","trigger","duplicate"}, comes only after this write; a failed write answers 500
+//     and acknowledges nothing.
 //  6. a redelivery (the write found its event) is audited as its own record (outcome duplicate, no
 //     body) and answered 200 with the first event_id and "duplicate": true: no second event record,
 //     no second bus event, for as long as the event record is kept (six years).
 //
 // Every table write of a delivery, and the inline publish, end DeadlineMargin (1 s) before the
-// invocation's deadline (shared/deadline): the SDK's retries against a throttled table can back off
-// for longer than the function's timeout, and bounded they fail in time for the contract's 500
-// rather than Lambda ending the invocation unanswered (API Gateway's own 502).
+// invocation's deadline (package deadline says why).
 //
 // Rejections (401, 400, 413, 415) are audited too, without their bodies. Logs carry request and
 // event IDs, lead and profile IDs, codes and field names, never the request (its query holds the

@@ -2,12 +2,8 @@ package webhook
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -16,11 +12,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
-	"github.com/wcbridge/wcbridge/shared/validate"
 )
-
-// MaxBody is the largest webhook body accepted (contract: 413 above 256 KiB).
-const MaxBody = 256 << 10
 
 // DefaultPublishTimeout bounds the inline publish after the durable write: past it the event is left
 // on the outbox for the sweep, so a slow bus never holds the acknowledgement for long.
@@ -29,6 +21,14 @@ const DefaultPublishTimeout = 3 * time.Second
 // DefaultDeadlineMargin is kept free before the invocation's deadline to answer: the table writes and
 // the inline publish end by then.
 const DefaultDeadlineMargin = deadline.DefaultMargin
+
+// LegacyKeyMargin widens the window of deliveries that are also looked for under the de-duplication
+// key's legacy form (audit.Config.LegacyKeysBefore): an instance looks there for every delivery whose
+// last_updated is before its cold start plus this margin. A record under a legacy key was written by
+// the code this replaced, so before any instance of this code started, give or take the previous
+// version's invocations still running (at most the function's 10 s timeout); its state's
+// last_updated is WhatConverts' clock, which the margin also allows to run ahead of Lambda's.
+const LegacyKeyMargin = time.Minute
 
 // Recorder is the part of the audit store the webhook writes with. It has no way to read a record
 // back or to open one: the webhook function's role allows neither.
@@ -76,11 +76,8 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	receivedAt := h.now()
 	reqID := httpapi.RequestID(req)
 
-	// Every table write of the delivery, and the inline publish, end DeadlineMargin before the
-	// invocation does. The SDK's retries against a throttled or failing table can back off for longer
-	// than the function's timeout; bounded, they fail in time for the contract's 500 (nothing is
-	// acknowledged, WhatConverts delivers again), instead of Lambda ending the invocation unanswered
-	// and API Gateway answering its own 502.
+	// The delivery's writes end DeadlineMargin before the invocation does (package deadline).
+	invocation := ctx
 	ctx, cancel := deadline.Bound(ctx, h.margin(), time.Time{})
 	defer cancel()
 
@@ -88,7 +85,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	if !h.Tokens.Valid(queryToken(req)) {
 		return h.reject(ctx, reqID, receivedAt, delivery{}, apierr.New(apierr.Unauthorized, "missing or invalid webhook token")), nil
 	}
-	body, err := readBody(req)
+	body, err := httpapi.JSONBody(req)
 	if err != nil {
 		return h.reject(ctx, reqID, receivedAt, delivery{}, err), nil
 	}
@@ -115,7 +112,7 @@ func (h *Ingest) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 	// One conditional write decides new or redelivery and makes the sealed body durable.
 	eventID, isNew, err := h.Store.RecordIfNew(ctx, d.key(), rec, body)
 	if err != nil {
-		return h.fail(ctx, reqID, receivedAt, d, err), nil
+		return h.fail(invocation, reqID, receivedAt, d, err), nil
 	}
 	if !isNew {
 		return h.duplicate(ctx, rec, d, eventID), nil
@@ -196,7 +193,8 @@ func (h *Ingest) reject(ctx context.Context, reqID string, at time.Time, d deliv
 }
 
 // fail answers a delivery that could not be recorded with 500: nothing is acknowledged, so
-// WhatConverts delivers it again. The failure itself is audited when the table still takes writes.
+// WhatConverts delivers it again. The failure itself is audited when the table still takes writes,
+// a timeout's too: ctx is the invocation's, and the record's write is detached (deadline.Detach).
 func (h *Ingest) fail(ctx context.Context, reqID string, at time.Time, d delivery, err error) events.APIGatewayProxyResponse {
 	h.logger().ErrorContext(ctx, "webhook not recorded", "request_id", reqID, "trigger", d.trigger,
 		"profile_id", d.profileID, "lead_id", d.leadID, "status", http.StatusInternalServerError, "error", err.Error())
@@ -205,7 +203,9 @@ func (h *Ingest) fail(ctx context.Context, reqID string, at time.Time, d deliver
 		Status: http.StatusInternalServerError, RequestID: reqID, ReceivedAt: at, Trigger: d.trigger,
 		ProfileID: d.profileID, LeadIDs: []int64{d.leadID},
 	}
-	if _, aerr := h.Store.Append(ctx, rec, nil); aerr != nil {
+	wctx, cancel := deadline.Detach(ctx)
+	defer cancel()
+	if _, aerr := h.Store.Append(wctx, rec, nil); aerr != nil {
 		h.logger().ErrorContext(ctx, "webhook failure not audited", "request_id", reqID, "error", aerr.Error())
 	}
 	return httpapi.Error(apierr.Wrap(err, apierr.Internal, "internal error"))
@@ -235,48 +235,6 @@ func queryToken(req events.APIGatewayProxyRequest) string {
 		return vs[0]
 	}
 	return req.QueryStringParameters["token"]
-}
-
-// readBody checks the media type and the size and returns the body's bytes (API Gateway base64-
-// encodes bodies it treats as binary; the limit applies to the decoded body).
-func readBody(req events.APIGatewayProxyRequest) ([]byte, error) {
-	if !isJSON(httpapi.Header(req, "Content-Type")) {
-		return nil, apierr.New(apierr.UnsupportedMediaType, "the body must be application/json")
-	}
-	tooLarge := apierr.New(apierr.PayloadTooLarge, "the body must be at most 256 KiB")
-	if !req.IsBase64Encoded {
-		if len(req.Body) > MaxBody {
-			return nil, tooLarge
-		}
-		return []byte(req.Body), nil
-	}
-	// Refuse by the encoded length before decoding anything large.
-	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBody+2 {
-		return nil, tooLarge
-	}
-	body, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, apierr.Wrap(errors.New("webhook: body is not valid base64"), apierr.InvalidRequest, validate.MessageNotObject)
-	}
-	if len(body) > MaxBody {
-		return nil, tooLarge
-	}
-	return body, nil
-}
-
-// isJSON reports whether a Content-Type is application/json, with at most a UTF-8 charset parameter
-// (JSON is UTF-8, RFC 8259).
-func isJSON(contentType string) bool {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "application/json" {
-		return false
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return false
-		}
-	}
-	return true
 }
 
 // loggerOr is l, or the default logger for a handler built without one.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/httpapi"
 
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
@@ -76,7 +77,7 @@ func TestIngestChecksTheTokenFirst(t *testing.T) {
 func TestIngestRefusesBadDeliveriesNamingFieldsNotValues(t *testing.T) {
 	e := newEnv(t)
 	const secretish = "Synthetic Patient Zed"
-	big := fixture(t, fixtureNew, map[string]any{"notes": strings.Repeat("a", MaxBody)})
+	big := fixture(t, fixtureNew, map[string]any{"notes": strings.Repeat("a", httpapi.MaxBody)})
 	for _, tc := range []struct {
 		name        string
 		req         func() ([]byte, string, bool) // body, content type, base64
@@ -290,6 +291,42 @@ func TestIngestRedeliveryIsAcknowledgedNotRepeated(t *testing.T) {
 	}
 	if n := e.bus.countByEvent(t); n[first.EventID] != 1 || len(n) != 3 {
 		t.Fatalf("bus events by event: %v", n)
+	}
+}
+
+// WhatConverts' last_updated has whole seconds: a workflow's edit comes back within milliseconds with
+// the last_updated of the state it changed. Two states are two events; each one's redelivery is not.
+func TestIngestTwoStatesInOneSecondAreTwoEvents(t *testing.T) {
+	e := newEnv(t)
+	quoted := withLead(t, fixtureUpdate, 8401, map[string]any{"quote_value": 450})
+	quotable := withLead(t, fixtureUpdate, 8401, map[string]any{"quote_value": 450, "quotable": "Yes"})
+	var reordered map[string]any // the first state again, its keys in another order and spacing
+	if err := json.Unmarshal(quoted, &reordered); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.MarshalIndent(reordered, "", "   ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := decodeOK(t, e.deliver(quoted, tokenCurrent))
+	echo := decodeOK(t, e.deliver(quotable, tokenCurrent))
+	if first.Duplicate || echo.Duplicate || echo.EventID == first.EventID {
+		t.Fatalf("two states of one second: %+v then %+v, want two new events", first, echo)
+	}
+	for name, tc := range map[string]struct {
+		body []byte
+		of   string
+	}{
+		"the first state again":          {quoted, first.EventID},
+		"the first state, other spacing": {again, first.EventID},
+		"the second state again":         {quotable, echo.EventID},
+	} {
+		if r := decodeOK(t, e.deliver(tc.body, tokenCurrent)); !r.Duplicate || r.EventID != tc.of {
+			t.Errorf("%s: %+v, want a duplicate of %s", name, r, tc.of)
+		}
+	}
+	if n := e.bus.countByEvent(t); len(n) != 2 || n[first.EventID] != 1 || n[echo.EventID] != 1 {
+		t.Fatalf("bus events by event: %v, want one each of the two states", n)
 	}
 }
 

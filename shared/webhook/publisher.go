@@ -42,9 +42,10 @@ type Publisher struct {
 	EventBus string
 	Log      *slog.Logger
 
-	Settle   time.Duration // default DefaultSettle
-	PageSize int           // default DefaultPageSize
-	MaxPages int           // default DefaultMaxPages
+	Settle   time.Duration    // default DefaultSettle
+	PageSize int              // default DefaultPageSize
+	MaxPages int              // default DefaultMaxPages
+	Now      func() time.Time // default time.Now; measures OldestAgeSeconds
 }
 
 // SweepResult is what one run did (the function's response, and its log line).
@@ -52,6 +53,9 @@ type SweepResult struct {
 	Published int  `json:"published"`
 	Failed    int  `json:"failed"`
 	More      bool `json:"more"` // the run stopped with events still pending (a page limit or failures)
+	// OldestAgeSeconds is how long the oldest pending event the run found has waited for the bus
+	// (0 when none was pending): the stack's outbox-age metric is read from this log field.
+	OldestAgeSeconds int64 `json:"oldest_age_seconds"`
 }
 
 // ErrSweepIncomplete is returned when some events could not be published: they stay on the outbox for
@@ -61,7 +65,7 @@ var ErrSweepIncomplete = errors.New("webhook: some outbox events could not be pu
 // Handle runs one sweep. The scheduler's event carries nothing the sweep needs.
 func (p *Publisher) Handle(ctx context.Context, _ json.RawMessage) (SweepResult, error) {
 	res, err := p.Sweep(ctx)
-	attrs := []any{"published", res.Published, "failed", res.Failed, "more", res.More}
+	attrs := []any{"published", res.Published, "failed", res.Failed, "more", res.More, "oldest_age_seconds", res.OldestAgeSeconds}
 	if err != nil {
 		p.logger().ErrorContext(ctx, "outbox sweep incomplete", append(attrs, "error", err.Error())...)
 		return res, err
@@ -93,6 +97,9 @@ func (p *Publisher) Sweep(ctx context.Context) (SweepResult, error) {
 		if err != nil {
 			res.More = true
 			return res, fmt.Errorf("%w: read the outbox: %w", ErrSweepIncomplete, err)
+		}
+		if len(recs) > 0 && res.OldestAgeSeconds == 0 { // pages come oldest first
+			res.OldestAgeSeconds = max(1, int64(p.now().Sub(recs[0].ReceivedAt)/time.Second))
 		}
 		published, failed, err := p.publishPage(ctx, recs)
 		res.Published += published
@@ -145,3 +152,10 @@ func (p *Publisher) publishPage(ctx context.Context, recs []audit.Record) (publi
 }
 
 func (p *Publisher) logger() *slog.Logger { return loggerOr(p.Log) }
+
+func (p *Publisher) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}

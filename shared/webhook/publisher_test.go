@@ -24,10 +24,16 @@ func TestEveryAcknowledgedEventIsPublishedOnceTheBusRecovers(t *testing.T) {
 	if n := len(e.pending()); n != 3 {
 		t.Fatalf("%d events on the outbox, want 3", n)
 	}
+	// An hour later by the publisher's clock, the oldest has waited an hour (the dashboard's outbox age).
+	e.outbox.Now = func() time.Time { return time.Now().Add(time.Hour) }
 	res, err := e.outbox.Handle(ctx, nil)
 	if !errors.Is(err, ErrSweepIncomplete) || res.Published != 0 || res.Failed != 3 || !res.More {
 		t.Fatalf("sweep with the bus down: %+v, %v", res, err)
 	}
+	if res.OldestAgeSeconds < 3600 || res.OldestAgeSeconds > 3600+60 {
+		t.Fatalf("oldest pending event waited %d s, want about 3600", res.OldestAgeSeconds)
+	}
+	e.outbox.Now = nil
 
 	// The bus takes calls but fails one entry of each (FailedEntryCount 1).
 	e.bus.setMode(busFailsFirst)
@@ -54,7 +60,7 @@ func TestEveryAcknowledgedEventIsPublishedOnceTheBusRecovers(t *testing.T) {
 	if res, err := e.outbox.Handle(ctx, nil); err != nil || res.Published != 1 || res.More {
 		t.Fatalf("sweep after recovery: %+v, %v", res, err)
 	}
-	if res, err := e.outbox.Handle(ctx, nil); err != nil || res.Published != 0 {
+	if res, err := e.outbox.Handle(ctx, nil); err != nil || res.Published != 0 || res.OldestAgeSeconds != 0 {
 		t.Fatalf("idle sweep: %+v, %v", res, err)
 	}
 	if n := len(e.pending()); n != 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/deadline"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 )
 
@@ -122,9 +123,12 @@ func (h *Samples) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 }
 
 // answer writes the audit record of the call, then returns resp: data leaves only once its read is
-// on record, and an audit write that fails fails the request.
+// on record, and an audit write that fails fails the request. The write is detached, so a read
+// that failed or a caller that went away is still on record.
 func (h *Samples) answer(ctx context.Context, rec audit.Record, payload []byte, resp events.APIGatewayProxyResponse) events.APIGatewayProxyResponse {
-	stored, err := h.Store.Append(ctx, rec, payload)
+	wctx, cancel := deadline.Detach(ctx)
+	stored, err := h.Store.Append(wctx, rec, payload)
+	cancel()
 	if err != nil {
 		h.logger().ErrorContext(ctx, "trigger samples read not audited", "request_id", rec.RequestID,
 			"status", http.StatusInternalServerError, "error", err.Error())

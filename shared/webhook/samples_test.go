@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,7 +140,8 @@ func TestSamplesAreCappedAt500(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			at := now.Add(-time.Duration(n-i) * 100 * time.Millisecond) // lead 20000+i is the i-th oldest
-			key := audit.DedupeKey{ProfileID: 1001, LeadID: int64(20000 + i), Trigger: audit.TriggerNewLead, LastUpdated: at}
+			key := audit.DedupeKey{ProfileID: 1001, LeadID: int64(20000 + i), Trigger: audit.TriggerNewLead, LastUpdated: at,
+				BodyHash: strings.Repeat("ab", 32)}
 			_, _, err := e.writer.RecordIfNew(ctx, key, audit.Record{ReceivedAt: at, RequestID: fmt.Sprint(i)}, body)
 			if err != nil {
 				t.Error(err)

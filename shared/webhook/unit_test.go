@@ -1,7 +1,10 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/validate"
 )
 
 // fakeRecorder is a function-field fake of the audit store's write side.
@@ -272,5 +276,53 @@ func TestSamplesStayUnderTheLambdaResponseLimit(t *testing.T) {
 	}
 	if len(audited.LeadIDs) != want || audited.LeadIDs[0] != 1 {
 		t.Fatalf("the read record names %d leads, want the %d returned, newest first", len(audited.LeadIDs), want)
+	}
+}
+
+// encodingJSONHash is the canonical hash as the first version computed it (decode with UseNumber,
+// encode with sorted keys and no HTML escaping): the keys of deliveries without last_updated have
+// been this hash since then, so canonicalHash must give exactly it.
+func encodingJSONHash(t *testing.T, body []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestCanonicalHashIsEncodingJSONsCanonicalForm(t *testing.T) {
+	for name, body := range map[string][]byte{
+		"the New Lead fixture":          fixture(t, fixtureNew, nil),
+		"the Updated Lead fixture":      fixture(t, fixtureUpdate, nil),
+		"escapes in values and keys":    []byte(`{"a\u0062":"x\u0041\n\t\"\\\/","é":"\u00e9","<html>":"&amp;"}`),
+		"line and paragraph separators": []byte("{\"s\":\"a\u2028b\u2029c\",\"k\u2028\":1}"),
+		"numbers as written":            []byte(`{"a":1.0,"b":1e2,"c":-0,"d":12345678901234567890}`),
+		"nesting and whitespace":        []byte(" {\"z\": [ {\"b\":1, \"a\": [true,false,null]} ],\n\"y\":{}, \"x\":[] , \"w\": {\"k\":\"\\u00e9\"}} "),
+		"control characters escaped":    []byte(`{"c":"\u0001\u001f","d":"\u007f"}`),
+		"unicode outside the BMP":       []byte(`{"e":"😀\ud83d\ude00"}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			obj, err := validate.DecodeObject(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := canonicalHash(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := encodingJSONHash(t, body); got != want {
+				t.Fatalf("canonicalHash = %s, encoding/json's canonical form hashes to %s", got, want)
+			}
+		})
 	}
 }

@@ -353,13 +353,10 @@ func statusError(resp *http.Response, body []byte, r call) *Error {
 		e.Kind = KindTimeout
 	case s == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
+		// Retried like any 429, whatever its message says: WhatConverts does not document its 429
+		// texts, so which limit answered is not read from them. The daily quota is the budget
+		// counter's to decide, before the call (KindBudgetExhausted).
 		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
-		if strings.Contains(msg, "daily") {
-			// WhatConverts' own daily quota (our budget missed requests made with the key elsewhere):
-			// nothing changes before 00:00 UTC, so retrying only spends more.
-			e.RetryAfter = budget.UntilReset(time.Now())
-			e.final = true
-		}
 	case s >= 500:
 		e.Kind = KindServer
 	default:

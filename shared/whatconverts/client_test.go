@@ -47,6 +47,10 @@ func TestRetries(t *testing.T) {
 		{"5xx then success", false, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }, 3, 4, KindUnknown, 0},
 		{"5xx past the retries", false, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 99, 4, KindServer, 503},
 		{"429 past the retries", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 429, "Too many requests.") }, 99, 4, KindRateLimited, 429},
+		// The message's wording decides nothing: WhatConverts does not document its 429 texts.
+		{"429 that says daily, past the retries", false, func(w http.ResponseWriter, _ *http.Request) {
+			errorBody(w, 429, "Daily API request limit reached.")
+		}, 99, 4, KindRateLimited, 429},
 		{"401 is not retried", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 401, "Authentication failed.") }, 99, 1, KindUnauthorized, 401},
 		{"400 is not retried", false, func(w http.ResponseWriter, _ *http.Request) { errorBody(w, 400, "Bad leads_per_page.") }, 99, 1, KindBadRequest, 400},
 		{"an attempt cut by its own timeout is retried", false, func(_ http.ResponseWriter, r *http.Request) { hang(r) }, 1, 2, KindUnknown, 0},
@@ -201,8 +205,11 @@ func TestEditWithAMasterKeyChecksTheProfileFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := f.requests()[1:]
-	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPost || reqs[1].Form.Get("profile_id") != "1002" {
-		t.Fatalf("requests %+v: want GET then POST with profile_id", reqs)
+	// No independent client sends profile_id to edit, and it is not among the documented editable
+	// fields: the GET before has checked the lead's profile.
+	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || reqs[1].Method != http.MethodPost || reqs[1].Form.Has("profile_id") ||
+		reqs[1].Form.Get("quote_value") != "10" {
+		t.Fatalf("requests %+v: want GET then POST with quote_value and without profile_id", reqs)
 	}
 }
 

@@ -121,12 +121,9 @@ func KindOf(err error) Kind {
 	return KindUnknown
 }
 
-// Default Retry-After for a 429 that outlived the retries: WhatConverts sends no Retry-After header, and
-// cannot say whether it was the 20-in-flight limit (seconds) or its own daily quota (hours).
-const rateLimitedRetryAfter = 60 * time.Second
-
 // APIError turns an error of this package into the contract's error: NotFound for an unknown lead;
-// UpstreamUnavailable with Retry-After for an exhausted budget (until 00:00 UTC) or a persistent 429;
+// UpstreamUnavailable with Retry-After for an exhausted budget or a persistent 429 (until the budget's
+// reset, 00:00 UTC, unless WhatConverts said otherwise);
 // UpstreamTimeout when WhatConverts did not answer in time; UpstreamError for anything else WhatConverts
 // answered; InvalidRequest naming profile_id when no key reaches the profile. Any other error is
 // apierr.From's internal error. Messages are fixed texts: WhatConverts' own messages are not passed on.
@@ -158,7 +155,9 @@ func APIError(err error) *apierr.Error {
 		w := apierr.Wrap(err, apierr.UpstreamUnavailable, "WhatConverts is limiting requests; try again later")
 		w.RetryAfter = e.RetryAfter
 		if w.RetryAfter <= 0 {
-			w.RetryAfter = rateLimitedRetryAfter
+			// A 429 that outlived the retries, without a Retry-After (WhatConverts sends none): of the
+			// documented limits only the daily quota lasts that long, and it resets with the budget.
+			w.RetryAfter = budget.UntilReset(time.Now())
 		}
 		return w
 	case KindTimeout:

@@ -187,7 +187,7 @@ func (c *Client) CreateLead(ctx context.Context, k KeyFor, p CreateParams) (Lead
 
 // EditLead changes a lead (POST /leads/{id}) and returns it. With a master key the lead is fetched first,
 // to refuse (KindNotFound) a lead of another profile of the account before changing it: that costs one
-// more request. Edits set absolute values, so they are retried like reads.
+// more request. The edit itself carries only the changed fields, never profile_id. Edits set absolute values, so they are retried like reads.
 func (c *Client) EditLead(ctx context.Context, k KeyFor, leadID int64, p EditParams) (Lead, error) {
 	r := call{op: "edit lead", method: http.MethodPost, path: leadPath(leadID), lead: true}
 	form, perr := p.form()
@@ -199,10 +199,11 @@ func (c *Client) EditLead(ctx context.Context, k KeyFor, leadID int64, p EditPar
 		return Lead{}, &Error{Kind: KindNotFound, Op: r.op}
 	}
 	if k.Master {
+		// The read is the profile check. The edit names no profile_id: it is not among WhatConverts'
+		// editable fields, and no independent client sends it (doc.go, Master-key edits).
 		if _, err := c.Lead(ctx, k, leadID); err != nil {
 			return Lead{}, err
 		}
-		form.Set("profile_id", strconv.FormatInt(k.ProfileID, 10))
 	}
 	r.form = form
 	body, err := c.do(ctx, k, r)

@@ -14,7 +14,7 @@ const MaxLeadsPerPage = 2500
 // MaxDateRange is the longest start_date..end_date span WhatConverts accepts.
 const MaxDateRange = 400 * 24 * time.Hour
 
-// ListParams are the filters of GET /leads (whatconverts-api.md §4.1). Zero values are not sent.
+// ListParams are the filters of GET /leads. Zero values are not sent.
 //
 // AccountID and ProfileID are for master keys only: with a master key the client sends the KeyFor's profile
 // (ProfileID may be left 0, and must otherwise match it); with a profile key neither is sent.
@@ -27,9 +27,9 @@ type ListParams struct {
 
 	LeadType   LeadType
 	LeadStatus LeadStatus
-	StartDate  time.Time // sent as ISO 8601 UTC; the span to EndDate may be at most 400 days
-	EndDate    time.Time
-	Order      Order // OrderDesc (newest first) is WhatConverts' default
+	StartDate  time.Time // sent as its UTC date, YYYY-MM-DD (see doc.go, Dates); at most 400 days before EndDate
+	EndDate    time.Time // sent as its UTC date: the whole day is in the range
+	Order      Order     // OrderDesc (newest first) is WhatConverts' default
 
 	Quotable   Quotable
 	QuoteValue ValueFilter
@@ -51,7 +51,8 @@ type ListParams struct {
 	CustomerJourney bool // include customer_journey (Elite plans)
 }
 
-const isoUTC = "2006-01-02T15:04:05Z"
+// dateOnly is how start_date and end_date are sent (see doc.go, Dates).
+const dateOnly = "2006-01-02"
 
 // query validates p and encodes it for key k. Problems are reported by WhatConverts' parameter name.
 func (p ListParams) query(k KeyFor) (url.Values, *Error) {
@@ -109,10 +110,10 @@ func (p ListParams) query(k KeyFor) (url.Values, *Error) {
 	setStr("lead_type", string(p.LeadType))
 	setStr("lead_status", string(p.LeadStatus))
 	if !p.StartDate.IsZero() {
-		q.Set("start_date", p.StartDate.UTC().Format(isoUTC))
+		q.Set("start_date", p.StartDate.UTC().Format(dateOnly))
 	}
 	if !p.EndDate.IsZero() {
-		q.Set("end_date", p.EndDate.UTC().Format(isoUTC))
+		q.Set("end_date", p.EndDate.UTC().Format(dateOnly))
 	}
 	setStr("order", string(p.Order))
 	setStr("quotable", string(p.Quotable))
@@ -134,7 +135,7 @@ func (p ListParams) query(k KeyFor) (url.Values, *Error) {
 	return q, nil
 }
 
-// createFields are WhatConverts' default create parameters (whatconverts-api.md §4.4) other than the ones
+// createFields are WhatConverts' default create parameters other than the ones
 // CreateParams types: lead_type, send_notification and profile_id (set from the key), additional_fields and
 // custom_fields (maps of their own).
 var createFields = map[string]bool{}

@@ -166,9 +166,10 @@ func TestSimEveryFilterSelectsTheMatchingLeads(t *testing.T) {
 	}{
 		{"lead_type", ListParams{LeadType: LeadTypePhoneCall}, func(l simLead) bool { return l.str("lead_type") == "Phone Call" }},
 		{"lead_status", ListParams{LeadStatus: LeadStatusRepeat}, func(l simLead) bool { return l.str("lead_status") == "Repeat" }},
-		{"start_date and end_date", ListParams{StartDate: start, EndDate: end}, func(l simLead) bool {
+		{"start_date and end_date, whole UTC days", ListParams{StartDate: start, EndDate: end}, func(l simLead) bool {
 			d, _ := time.Parse(time.RFC3339, l.str("date_created"))
-			return !d.Before(start) && !d.After(end)
+			day := d.UTC().Format(time.DateOnly)
+			return day >= start.UTC().Format(time.DateOnly) && day <= end.UTC().Format(time.DateOnly)
 		}},
 		{"quotable", ListParams{Quotable: QuotablePending}, func(l simLead) bool { return l.str("quotable") == "Pending" }},
 		{"quote_value has_value", ListParams{QuoteValue: HasValue}, func(l simLead) bool { return !isNull(l, "quote_value") }},
@@ -439,6 +440,18 @@ func TestSimMasterKeyCreatesInItsProfileAndSeesNoOther(t *testing.T) {
 	if state, _ := env.sim.Lead(l.LeadID); state["quote_value"] != nil || env.sim.Requests() != before+1 {
 		t.Fatal("a lead of another profile was edited")
 	}
+	// The master key of the lead's own profile edits it, without profile_id in the body.
+	if _, err := c.EditLead(ctx, simMaster(1002), l.LeadID, EditParams{QuoteValue: &qv}); err != nil {
+		t.Fatal(err)
+	}
+	log := env.sim.RequestLog()
+	last := log[len(log)-1]
+	if last.Method != http.MethodPost || last.Form == nil || last.Form.Has("profile_id") {
+		t.Fatalf("the edit was sent as %s with form %v, want a POST without profile_id", last.Method, last.Form)
+	}
+	if state, _ := env.sim.Lead(l.LeadID); state["quote_value"] != 1.0 {
+		t.Fatalf("quote_value = %v after the edit, want 1", state["quote_value"])
+	}
 }
 
 func TestSimUnknownLeadsAreNotFound(t *testing.T) {
@@ -494,7 +507,7 @@ func TestSimLeadsUpToCostsCeilNOver2500Requests(t *testing.T) {
 	}
 }
 
-func TestSimWhatConvertsOwnDailyQuotaIsNotRetried(t *testing.T) {
+func TestSimWhatConvertsOwnDailyQuotaIsRetriedThenUnavailableUntilTheBudgetResets(t *testing.T) {
 	env := newSim(t)
 	// The key was also used elsewhere today: WhatConverts' quota runs out before wcbridge's budget.
 	env.sim.SetDailyQuota(wcsim.ProfileKey1001.Token, 1)
@@ -504,13 +517,17 @@ func TestSimWhatConvertsOwnDailyQuotaIsNotRetried(t *testing.T) {
 	}
 	_, err := c.LeadsPage(context.Background(), sim1001, ListParams{})
 	var e *Error
-	if !errors.As(err, &e) || e.Kind != KindRateLimited || e.RetryAfter <= 0 || e.RetryAfter > 24*time.Hour {
-		t.Fatalf("err = %#v, want rate limited until 00:00 UTC", err)
+	if !errors.As(err, &e) || e.Kind != KindRateLimited {
+		t.Fatalf("err = %#v, want rate limited", err)
 	}
-	if env.sim.Requests() != 2 {
-		t.Fatalf("%d requests: a spent daily quota is not retried", env.sim.Requests())
+	// Its 429 is retried like any other (the text is not read), with the policy's cap.
+	if want := 2 + DefaultRetryPolicy().Retries; env.sim.Requests() != want {
+		t.Fatalf("%d requests, want %d: the first call and the second's attempts", env.sim.Requests(), want)
 	}
-	if a := APIError(err); a.Code != "upstream_unavailable" || a.RetryAfter != e.RetryAfter {
-		t.Fatalf("APIError = %+v", a)
+	latest := budget.UntilReset(time.Now())
+	a := APIError(err)
+	earliest := budget.UntilReset(time.Now())
+	if a.Code != "upstream_unavailable" || a.RetryAfter < earliest || a.RetryAfter > latest {
+		t.Fatalf("APIError = %+v with Retry-After %s, want upstream_unavailable with Retry-After %s (the budget's reset)", a, a.RetryAfter, latest)
 	}
 }

@@ -1,4 +1,4 @@
-// Command hello is P4's baseline (performance.md): the smallest aws-lambda-go function, built exactly as
+// Command hello is P4's baseline (docs/performance.md): the smallest aws-lambda-go function, built exactly as
 // the shipped functions are, so that a function's cold start over this one is what its own code costs.
 package main
 

@@ -2,6 +2,7 @@ package apigateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // identityOf is requestContext.identity of the function's last event.
@@ -165,6 +169,38 @@ func TestIAMRoutesRefuseBadSignaturesAsAPIGatewayDoes(t *testing.T) {
 
 // TestCurlSigV4ClientsWork uses `curl --aws-sigv4`, the client the README shows: it signs only
 // host;x-amz-date (and content-type when set).
+// botocore (the AWS CLI's and boto3's signer) signs a URL's query as written, only sorted: a raw "@"
+// stays an "@". API Gateway accepts such a request, and so does the local one.
+func TestBotocoreSignedRequestsWithAwkwardQueriesAnswer200(t *testing.T) {
+	s := newStack(t, nil, GatewayOptions{})
+	srv := httptest.NewServer(s.gw)
+	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		path   string
+		params [][2]string
+	}{
+		{"an @, a + and a space as parameters", "/leads", [][2]string{{"email", "a@b.example"}, {"q", "x+y z"}, {"profile_id", "1001"}}},
+		{"a raw @ and + in the URL's query", "/leads?email=a@b.example&q=x+y&profile_id=1001", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+tc.path, tc.params, nil, testKeyID, testSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d %s, want 200", req.URL.RawQuery, resp.StatusCode, body)
+			}
+			if id := identityOf(t, s.recorders["LeadsFunction"]); id["userArn"] != LocalUserARN {
+				t.Errorf("userArn = %v, want %s", id["userArn"], LocalUserARN)
+			}
+		})
+	}
+}
+
 func TestCurlSigV4ClientsWork(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -216,6 +252,49 @@ func TestCurlSigV4ClientsWork(t *testing.T) {
 			}
 			if id := identityOf(t, s.recorders["LeadsFunction"]); id["userArn"] != LocalUserARN {
 				t.Errorf("userArn = %v, want %s", id["userArn"], LocalUserARN)
+			}
+		})
+	}
+}
+
+// A presigned URL (what a browser opens) passes IAM auth until it expires, and the function sees
+// the principal that signed it and the query as sent, signature parameters included, as API
+// Gateway passes them.
+func TestAPresignedURLOpensAnIAMRouteUntilItExpires(t *testing.T) {
+	var now time.Time
+	s := newStack(t, nil, GatewayOptions{Now: func() time.Time { return now }})
+	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:3000/leads/7?profile_id=1001&X-Amz-Expires=60", nil)
+	signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), testCreds, req, sha256Hex(nil), "execute-api", "us-east-1", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		status int
+	}{
+		{"within its minute", testNow.Add(59 * time.Second), http.StatusOK},
+		{"after it", testNow.Add(61 * time.Second), http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now = tc.at
+			w := httptest.NewRecorder()
+			s.gw.ServeHTTP(w, httptest.NewRequest(http.MethodGet, signed, nil))
+			if w.Code != tc.status {
+				t.Fatalf("status %d (%s), want %d", w.Code, w.Body, tc.status)
+			}
+			if tc.status != http.StatusOK {
+				if w.Header().Get("X-Amzn-Errortype") != "InvalidSignatureException" {
+					t.Fatalf("error type %q", w.Header().Get("X-Amzn-Errortype"))
+				}
+				return
+			}
+			if id := identityOf(t, s.recorders["LeadsFunction"]); id["userArn"] != LocalUserARN {
+				t.Fatalf("identity %v", id)
+			}
+			q := s.recorders["LeadsFunction"].lastEvent(t)["queryStringParameters"].(map[string]any)
+			if q["profile_id"] != "1001" || q["X-Amz-Signature"] == nil {
+				t.Fatalf("query %v", q)
 			}
 		})
 	}

@@ -56,11 +56,30 @@ func (s *Stack) Examples() []Example {
 	return Examples(s.APIURL, s.LambdaURL, s.Options.WebhookTokens[0], s.Options.AccessKeyID, s.Options.SecretAccessKey, s.Sim != nil)
 }
 
+// masked is how the banner prints a credential: a default as it is (it is documented, and local
+// only), and any other value, which the user supplied (under make dev, through the environment),
+// as its first four characters and "...", so that a real token or key does not end up in terminal
+// scrollback or CI logs.
+func masked(value, def string) string {
+	if value == def {
+		return value
+	}
+	if len(value) <= 4 {
+		return "..."
+	}
+	return value[:4] + "..."
+}
+
 // Banner is what `make dev` prints once the stack is up: what runs where, the credentials, and
 // commands to try.
 func (s *Stack) Banner(now time.Time) string {
 	var b strings.Builder
 	o := s.Options
+	tokens := make([]string, len(o.WebhookTokens))
+	for i, tok := range o.WebhookTokens {
+		tokens[i] = masked(tok, DefaultWebhookToken)
+	}
+	keyID, secret := masked(o.AccessKeyID, DefaultAccessKeyID), masked(o.SecretAccessKey, DefaultSecretAccessKey)
 	fmt.Fprintf(&b, "wcbridge local stack: template.yaml served on loopback, no AWS account needed\n\n")
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "  REST API (template routes)\t%s\tstage %s; IAM routes check SigV4, service execute-api, region %s\n", s.APIURL, stageOf(s.Template), samtemplate.Region)
@@ -108,18 +127,23 @@ func (s *Stack) Banner(now time.Time) string {
 	}
 
 	fmt.Fprintf(&b, "\nCredentials (local only; set these variables to change them):\n")
-	fmt.Fprintf(&b, "  WCBRIDGE_WEBHOOK_TOKENS=%s\n", strings.Join(o.WebhookTokens, ","))
-	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_ACCESS_KEY_ID=%s\n", o.AccessKeyID)
-	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_SECRET_ACCESS_KEY=%s\n", o.SecretAccessKey)
-	fmt.Fprintf(&b, "  webhook URL for WhatConverts: %s\n", s.WebhookURL)
+	fmt.Fprintf(&b, "  WCBRIDGE_WEBHOOK_TOKENS=%s\n", strings.Join(tokens, ","))
+	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_ACCESS_KEY_ID=%s\n", keyID)
+	fmt.Fprintf(&b, "  WCBRIDGE_LOCAL_SECRET_ACCESS_KEY=%s\n", secret)
+	fmt.Fprintf(&b, "  webhook URL for WhatConverts: %s%s?token=%s\n", s.APIURL, ingestPath, tokens[0])
+	if strings.Contains(strings.Join(append(tokens, keyID, secret), ","), "...") {
+		fmt.Fprintf(&b, "  (values you set are shown by their first four characters; put yours in their place below)\n")
+	}
 
 	fmt.Fprintf(&b, "\nTry:\n")
-	for _, ex := range s.Examples() {
+	for _, ex := range Examples(s.APIURL, s.LambdaURL, tokens[0], keyID, secret, s.Sim != nil) {
 		fmt.Fprintf(&b, "\n  # %s\n  %s\n", ex.Title, strings.ReplaceAll(ex.Command, "\n", "\n  "))
 	}
 	day := now.UTC().AddDate(0, 0, -1).Format("2006-01-02")
 	fmt.Fprintf(&b, "\n  # then read that report\n  curl -sS --aws-sigv4 \"aws:amz:%s:execute-api\" --user %s %s\n",
-		samtemplate.Region, shellWord(o.AccessKeyID+":"+o.SecretAccessKey), shellQuote(s.APIURL+"/reports/"+day))
+		samtemplate.Region, shellWord(keyID+":"+secret), shellQuote(s.APIURL+"/reports/"+day))
+	fmt.Fprintf(&b, "\n  # or see it in a browser: this prints a presigned URL, good for 15 minutes\n  make report-url DATE=%s API=%s\n",
+		day, shellWord(s.APIURL))
 
 	fmt.Fprintf(&b, "\nLocal-only routes on %s:\n", s.APIURL)
 	for _, r := range LocalRoutes {

@@ -34,4 +34,6 @@
 // as Lambda sets its reserved variables.
 //
 // Nothing here logs a request, a payload or a lead: the local routes answer with IDs and statuses.
+// The start-up banner prints the default credentials whole and any the user supplied (webhook
+// tokens, the local access key) by their first four characters only.
 package devstack

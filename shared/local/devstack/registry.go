@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -10,42 +11,43 @@ import (
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
 // A builder makes one function's handler from its configuration, once, as its main does at a cold
 // start.
 type builder func(ctx context.Context, cfg config.Config) (lambda.Handler, error)
 
-// registry is every function of template.yaml by logical ID, built by the same builder and served by
-// the same Handle method as its functions/<name>/main.go (`lambda.Start(h.Handle)`). A template
-// function missing here stops the stack from starting, naming it.
+// registry is every function of template.yaml by logical ID, built by the same wiring builder and
+// served by the same Handle method as its functions/<name>/main.go. A template function missing here
+// stops the stack from starting, naming it.
 var registry = map[string]builder{
-	"IngestWebhookFunction":  handler(webhook.BuildIngest, func(h *webhook.Ingest) any { return h.Handle }),
-	"PublishOutboxFunction":  handler(webhook.BuildPublisher, func(h *webhook.Publisher) any { return h.Handle }),
-	"TriggerSamplesFunction": handler(webhook.BuildSamples, func(h *webhook.Samples) any { return h.Handle }),
-	"GetLeadsFunction":       handler(noOptions(actions.BuildGetLeads), actionHandle),
-	"GetLeadFunction":        handler(noOptions(actions.BuildGetLead), actionHandle),
-	"CreateLeadFunction":     handler(noOptions(actions.BuildCreateLead), actionHandle),
-	"UpdateLeadFunction":     handler(noOptions(actions.BuildUpdateLead), actionHandle),
-	"DailyReportFunction":    handler(noOptions(report.BuildDaily), func(h *report.Daily) any { return h.Handle }),
-	"GetReportFunction":      handler(noOptions(report.BuildGet), func(h *report.Get) any { return h.Handle }),
-	"AuditDigestFunction":    handler(auditjob.Build, func(h *auditjob.Job) any { return h.Handle }),
+	"IngestWebhookFunction":  handler(wirewebhook.IngestWebhook, func(h *webhook.Ingest) any { return h.Handle }),
+	"PublishOutboxFunction":  handler(wirewebhook.PublishOutbox, func(h *webhook.Publisher) any { return h.Handle }),
+	"TriggerSamplesFunction": handler(wirewebhook.TriggerSamples, func(h *webhook.Samples) any { return h.Handle }),
+	"GetLeadsFunction":       handler(wireactions.GetLeads, actionHandle),
+	"GetLeadFunction":        handler(wireactions.GetLead, actionHandle),
+	"CreateLeadFunction":     handler(wireactions.CreateLead, actionHandle),
+	"UpdateLeadFunction":     handler(wireactions.UpdateLead, actionHandle),
+	"DailyReportFunction":    handler(wirereport.DailyReport, func(h *report.Daily) any { return h.Handle }),
+	"GetReportFunction":      handler(localReportAccess(wirereport.GetReport), func(h *report.Get) any { return h.Handle }),
+	"AuditDigestFunction":    handler(wireaudit.AuditDigest, func(h *auditjob.Job) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
 
-// handler adapts a package's builder and its handler's Handle method to a builder.
-func handler[T any](build func(context.Context, config.Config) (T, error), handle func(T) any) builder {
+// handler adapts a wiring builder and its handler's Handle method to a builder, with the logger
+// main uses.
+func handler[T any](build func(context.Context, config.Config, *slog.Logger) (T, error), handle func(T) any) builder {
 	return func(ctx context.Context, cfg config.Config) (lambda.Handler, error) {
-		h, err := build(ctx, cfg)
+		h, err := build(ctx, cfg, wiring.Logger())
 		if err != nil {
 			return nil, err
 		}
 		return lambda.NewHandler(handle(h)), nil
 	}
-}
-
-// noOptions calls a builder that takes options (for tests and the stack) with none, as main does.
-func noOptions[T, O any](build func(context.Context, config.Config, ...O) (T, error)) func(context.Context, config.Config) (T, error) {
-	return func(ctx context.Context, cfg config.Config) (T, error) { return build(ctx, cfg) }
 }

@@ -434,3 +434,26 @@ func TestARealWhatConvertsReplacesTheSimulator(t *testing.T) {
 		}
 	}
 }
+
+// Secrets a user passes in (make dev reads them from the environment) are printed by their first four
+// characters only: a real token must not end up in terminal scrollback or CI logs. Defaults are
+// printed whole, as the README shows them.
+func TestTheBannerMasksTheSecretsTheUserSupplied(t *testing.T) {
+	tokens := []string{"usertokenA-0123456789abcdefghijklmnopqrstuvwxyz", "usertokenB-0123456789abcdefghijklmnopqrstuvwxyz"}
+	const keyID, secret = "AKIAUSERSUPPLIED0001", "user-supplied-secret-0123456789abcdef"
+	st := startStack(t, devstack.Options{DisableSchedules: true, WebhookTokens: tokens, AccessKeyID: keyID, SecretAccessKey: secret})
+	banner := st.Banner(time.Now())
+	for _, s := range append([]string{keyID, secret}, tokens...) {
+		if strings.Contains(banner, s) || strings.Contains(banner, s[:8]) {
+			t.Errorf("the banner shows %q (or more than its first four characters)", s)
+		}
+		if !strings.Contains(banner, s[:4]+"...") {
+			t.Errorf("the banner does not show %q masked as %q", s, s[:4]+"...")
+		}
+	}
+	for _, want := range []string{st.APIURL, st.LambdaURL, "WCBRIDGE_WEBHOOK_TOKENS=user...,user..."} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the banner does not show %s", want)
+		}
+	}
+}

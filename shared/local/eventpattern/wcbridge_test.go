@@ -44,7 +44,7 @@ func leadEvent(t *testing.T, detailType string, overrides map[string]any) []byte
 // templatePatterns compiles the event patterns of template.yaml's workflow rules, both enabled.
 func templatePatterns(t *testing.T) map[string]*eventpattern.Pattern {
 	t.Helper()
-	tmpl, err := samtemplate.Load("../../template.yaml", map[string]string{
+	tmpl, err := samtemplate.Load("../../../template.yaml", map[string]string{
 		"EnableNewCallFollowUp": "true", "EnableQuoteValueUpdate": "true",
 	})
 	if err != nil {

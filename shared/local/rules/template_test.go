@@ -9,7 +9,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
-const realTemplate = "../../template.yaml"
+const realTemplate = "../../../template.yaml"
 
 var bothWorkflows = map[string]string{"EnableNewCallFollowUp": "true", "EnableQuoteValueUpdate": "true"}
 

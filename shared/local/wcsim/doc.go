@@ -1,7 +1,7 @@
 // Package wcsim simulates the WhatConverts REST API v1 (its leads resource) and its webhooks, so that
 // wcbridge's client, functions and `make dev` run against something that behaves like WhatConverts
-// without an account, a network or real PHI. It follows the project's WhatConverts API notes
-// (whatconverts-api.md, whose section numbers are cited below); where they are silent it picks a
+// without an account, a network or real PHI. It follows WhatConverts' API documentation;
+// where that is silent it picks a
 // behaviour, listed below, so that tests pin it and a reader knows what is the simulator's invention
 // rather than WhatConverts' documented behaviour.
 //
@@ -17,7 +17,7 @@
 //     or {"error_message":"Authentication failed."}.
 //   - Profile keys see and create leads of their profile only, and ignore account_id/profile_id; master
 //     (agency) keys see every profile of their accounts and must name profile_id to create a lead.
-//   - GET /leads with the filters of §4.1 and the envelope {page_number, leads_per_page, total_pages,
+//   - GET /leads with its documented filters and the envelope {page_number, leads_per_page, total_pages,
 //     total_leads, leads}; leads_per_page 25 by default, at most 2500; order by date_created, desc by
 //     default; start_date..end_date at most 400 days apart.
 //   - GET /leads/{id}: the same envelope holding one lead.
@@ -32,7 +32,8 @@
 //   - Webhooks: a JSON POST of the flat lead plus "trigger": "new" on create and "update" on edit.
 //
 // For tests: SetFaults injects latency, 5xx answers, 429 answers and hanging requests; Requests,
-// RequestsByToken and InFlight count requests; SetDailyQuota lowers a key's quota; Lead, LeadIDs and
+// RequestsByToken and InFlight count requests; RequestLog shows what clients sent (method, path,
+// query and form parameters: the client's choices of dates and fields); SetDailyQuota lowers a key's quota; Lead, LeadIDs and
 // NotificationSent expose the state; SetWebhookURL, FireWebhook, WaitWebhooks and Webhooks drive and
 // observe webhook deliveries.
 //

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// listQuery is a parsed GET /leads query (whatconverts-api.md §4.1).
+// listQuery is a parsed GET /leads query.
 type listQuery struct {
 	perPage, page int
 	descending    bool

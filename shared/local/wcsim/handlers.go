@@ -93,7 +93,7 @@ func (s *Sim) lookupLocked(k *apiKey, id string) (*lead, *apiError) {
 	return l, nil
 }
 
-// Create parameters stored verbatim as text (whatconverts-api.md §4.4).
+// Create parameters stored verbatim as text.
 var createTextParams = []string{
 	"lead_source", "lead_medium", "lead_campaign", "lead_content", "lead_keyword",
 	"ip_address", "email_address", "phone_number", "user_id", "gclid", "msclkid",

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Error messages. The two 401 messages are WhatConverts' own (whatconverts-api.md §1); the others
+// Error messages. The two 401 messages are WhatConverts' own, as documented; the others
 // are the simulator's wording, since the real ones are undocumented. None carries a request value.
 const (
 	msgAuthNotProvided   = "Authentication not provided."
@@ -81,7 +81,7 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// writeEnvelope answers the paginated list shape of §4.2 with leads already encoded.
+// writeEnvelope answers the paginated list shape of GET /leads with leads already encoded.
 func writeEnvelope(w http.ResponseWriter, page, perPage, totalPages, total int, leads [][]byte) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `{"page_number":%d,"leads_per_page":%d,"total_pages":%d,"total_leads":%d,"leads":[`,

@@ -1,16 +1,20 @@
 package wcsim
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Limits of the real API (whatconverts-api.md §2), enforced by the simulator.
+// Limits of the real API, as WhatConverts documents them, enforced by the simulator.
 const (
 	ProfileKeyDailyQuota  = 1000  // requests per UTC day for a profile key
 	MasterKeyDailyQuota   = 10000 // requests per UTC day for a master (agency) key
@@ -77,6 +81,7 @@ type Sim struct {
 
 	requests int
 	byToken  map[string]int
+	log      []LoggedRequest
 	inFlight map[string]int
 	usage    map[string]usage
 	quota    map[string]int // per-token overrides of the daily quota
@@ -251,12 +256,33 @@ func (s *Sim) InFlight(token string) int {
 	return s.inFlight[token]
 }
 
-// ResetCounters zeroes Requests and RequestsByToken (not the daily quota).
+// LoggedRequest is a request as the simulator received it: what a client sent, for tests that check
+// its parameters (the real API's reading of them is what the evidence is about).
+type LoggedRequest struct {
+	Method string
+	Path   string     // as received, /api/v1 included
+	Query  url.Values // the query string's parameters
+	Form   url.Values // a form-encoded body's parameters; nil for any other body
+}
+
+// requestLogSize bounds RequestLog, so that a long make dev session does not grow without end.
+const requestLogSize = 10_000
+
+// RequestLog is the requests received since the start (or ResetCounters), oldest first: at least the
+// last requestLogSize/2 of them.
+func (s *Sim) RequestLog() []LoggedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]LoggedRequest(nil), s.log...)
+}
+
+// ResetCounters zeroes Requests and RequestsByToken and empties RequestLog (not the daily quota).
 func (s *Sim) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = 0
 	s.byToken = map[string]int{}
+	s.log = nil
 }
 
 // ServeHTTP serves the API under /api/v1: a client's base URL is server.URL + "/api/v1".
@@ -307,9 +333,20 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) count(r *http.Request) {
 	token, _, ok := r.BasicAuth()
+	logged := LoggedRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" && r.Body != nil {
+		// Read for the log, then put back for the handler.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		logged.Form, _ = url.ParseQuery(string(body))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
+	if len(s.log) == requestLogSize { // drop the older half: amortised O(1) per request
+		s.log = append(s.log[:0], s.log[requestLogSize/2:]...)
+	}
+	s.log = append(s.log, logged)
 	if ok {
 		s.byToken[token]++
 	}

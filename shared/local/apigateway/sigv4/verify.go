@@ -96,6 +96,9 @@ const (
 // credential that signed it, or an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 	authz := r.Header.Get("Authorization")
+	if authz == "" && isPresigned(r) {
+		return v.verifyPresigned(r, body) // presign.go
+	}
 	if authz == "" {
 		return Credential{}, &Error{NotSigned, MsgMissingToken}
 	}
@@ -146,14 +149,55 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 		payloadHash = claimed
 	}
 
-	canonical := CanonicalRequest(r, auth.signedHeaders, payloadHash)
-	stringToSign := strings.Join([]string{Algorithm, amzDate, strings.Join(scope[1:], "/"), hashHex([]byte(canonical))}, "\n")
 	key := signingKey(cred.SecretAccessKey, scopeDate, region, service)
-	want := hex.EncodeToString(hmacSHA256(key, []byte(stringToSign)))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(auth.signature))) {
-		return Credential{}, &Error{InvalidSignature, MsgMismatch}
+	got := []byte(strings.ToLower(auth.signature))
+	for _, query := range signedQueries(r.URL.RawQuery) {
+		canonical := canonicalRequest(r, query, auth.signedHeaders, payloadHash)
+		stringToSign := strings.Join([]string{Algorithm, amzDate, strings.Join(scope[1:], "/"), hashHex([]byte(canonical))}, "\n")
+		if hmac.Equal([]byte(hex.EncodeToString(hmacSHA256(key, []byte(stringToSign)))), got) {
+			return cred, nil
+		}
 	}
-	return cred, nil
+	return Credential{}, &Error{InvalidSignature, MsgMismatch}
+}
+
+// signedQueries are the canonical query strings a signer may have signed for a query sent as raw:
+// SigV4's (CanonicalQuery), and, when the query was sent with characters that form does not keep as
+// sent (an "@", a "+", ":" or "/"), the query as sent with its parameters sorted. That second form is
+// botocore's, the AWS CLI's and boto3's signer, for a URL given with its query: it takes the query as
+// already encoded and only sorts it, so "email=a@b.example" is signed with its "@". API Gateway accepts
+// both. Neither is the query as written in any other order: curl 7.88 signs that, and it is refused.
+func signedQueries(raw string) []string {
+	canonical := CanonicalQuery(raw)
+	if sorted := sortedAsSent(raw); sorted != canonical {
+		return []string{canonical, sorted}
+	}
+	return []string{canonical}
+}
+
+// sortedAsSent is raw's parameters, each as sent, sorted by name then value (botocore's
+// _canonical_query_string_url).
+func sortedAsSent(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	type param struct{ k, v string }
+	parts := strings.Split(raw, "&")
+	params := make([]param, len(parts))
+	for i, part := range parts {
+		k, v, _ := strings.Cut(part, "=")
+		params[i] = param{k, v}
+	}
+	sort.Slice(params, func(i, j int) bool {
+		if params[i].k != params[j].k {
+			return params[i].k < params[j].k
+		}
+		return params[i].v < params[j].v
+	})
+	for i, p := range params {
+		parts[i] = p.k + "=" + p.v
+	}
+	return strings.Join(parts, "&")
 }
 
 func (v *Verifier) credential(keyID string) (Credential, bool) {
@@ -263,12 +307,16 @@ func requestTime(h http.Header) (time.Time, string, error) {
 // CanonicalRequest is SigV4's canonical request for r over the given signed headers (lower case, in
 // the client's order) and payload hash.
 func CanonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
+	return canonicalRequest(r, CanonicalQuery(r.URL.RawQuery), signedHeaders, payloadHash)
+}
+
+func canonicalRequest(r *http.Request, query string, signedHeaders []string, payloadHash string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
 	b.WriteString(canonicalPath(r.URL))
 	b.WriteByte('\n')
-	b.WriteString(CanonicalQuery(r.URL.RawQuery))
+	b.WriteString(query)
 	b.WriteByte('\n')
 	for _, name := range signedHeaders {
 		b.WriteString(name)

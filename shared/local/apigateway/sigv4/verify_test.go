@@ -3,13 +3,16 @@ package sigv4_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/sigv4"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 const (
@@ -368,3 +372,110 @@ func TestCanonicalQuerySortsAfterEncoding(t *testing.T) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// The values SigV4's canonicalisation must carry through: reserved characters, spaces, "+",
+// unicode, repeated keys and empty values.
+var awkwardParams = []struct {
+	name   string
+	params [][2]string
+}{
+	{"an @, a + and a space", [][2]string{{"email", "a@b.example"}, {"q", "x+y z"}, {"profile_id", "1001"}}},
+	{"every reserved character", [][2]string{{"r", "!*'();:@&=+$,/?#[]%"}}},
+	{"unicode", [][2]string{{"name", "Zoë 東京"}, {"ключ", "значение"}}},
+	{"repeated keys, sorted by value", [][2]string{{"a", "2"}, {"a", "1"}, {"a", "10"}}},
+	{"empty values", [][2]string{{"e", ""}, {"f", ""}, {"g", "1"}}},
+}
+
+func TestBotocoreSignedRequestsAreAccepted(t *testing.T) {
+	srv := newServer(t, nil)
+	for _, tc := range awkwardParams {
+		t.Run(tc.name+", as the AWS CLI passes parameters", func(t *testing.T) {
+			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+"/leads", tc.params, nil, keyID, secret)
+			if v := do(t, req); !v.OK {
+				t.Errorf("GET %s: verdict = %+v, want accepted", req.URL.RawQuery, v)
+			}
+		})
+	}
+	// botocore signs a URL's own query as written, only sorted: these are the bytes it sends.
+	for _, tc := range []struct{ name, path string }{
+		{"a raw @ in the URL's query", "/leads?email=a@b.example&profile_id=1001"},
+		{"a raw @, + and : in the URL's query", "/leads?q=x+y&email=a@b.example&t=12:30"},
+		{"reserved characters in the path", "/leads/a@b:c!$'()*,;="},
+		{"an encoded path", "/leads/%C3%A9%20x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+tc.path, nil, nil, keyID, secret)
+			if v := do(t, req); !v.OK {
+				t.Errorf("GET %s: verdict = %+v, want accepted", tc.path, v)
+			}
+		})
+	}
+	t.Run("a POST with a body", func(t *testing.T) {
+		req := testenv.BotocoreSigned(t, http.MethodPost, srv.URL+"/leads", nil, []byte(`{"profile_id":1001}`), keyID, secret)
+		if v := do(t, req); !v.OK {
+			t.Errorf("verdict = %+v, want accepted", v)
+		}
+	})
+	t.Run("a wrong secret is still refused", func(t *testing.T) {
+		req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+"/leads?email=a@b.example", nil, nil, keyID, "wrong")
+		if v := do(t, req); v.OK || v.Message != sigv4.MsgMismatch {
+			t.Errorf("verdict = %+v, want the mismatch", v)
+		}
+	})
+}
+
+func TestGoSDKSignedRequestsWithAwkwardQueriesAreAccepted(t *testing.T) {
+	srv := newServer(t, nil)
+	for _, tc := range awkwardParams {
+		t.Run(tc.name, func(t *testing.T) {
+			q := url.Values{}
+			for _, p := range tc.params {
+				q.Add(p[0], p[1])
+			}
+			req := sdkSigned(t, http.MethodGet, srv.URL+"/leads/a@b:c?"+q.Encode(), nil, goodCreds, time.Now())
+			if v := do(t, req); !v.OK {
+				t.Errorf("GET %s: verdict = %+v, want accepted", req.URL.RawQuery, v)
+			}
+		})
+	}
+}
+
+// curl 7.88 signs the query as written, in the order written; API Gateway sorts the parameters
+// before it compares, so such a signature over an unsorted query does not match.
+func TestAQuerySignedUnsortedIsRefused(t *testing.T) {
+	srv := newServer(t, nil)
+	at := time.Now().UTC()
+	for _, tc := range []struct {
+		name, query string
+		ok          bool
+	}{
+		{"signed in the order written, unsorted", "profile_id=1001&email=a%40b.example", false},
+		{"signed in the order written, which is sorted", "email=a%40b.example&profile_id=1001", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/leads?"+tc.query, nil)
+			signAsWritten(req, at)
+			if v := do(t, req); v.OK != tc.ok {
+				t.Errorf("verdict = %+v, want ok=%v", v, tc.ok)
+			}
+		})
+	}
+}
+
+// signAsWritten signs req as curl 7.88 does: host and x-amz-date, the query exactly as written.
+func signAsWritten(req *http.Request, at time.Time) {
+	amzDate, day := at.Format("20060102T150405Z"), at.Format("20060102")
+	req.Header.Set("X-Amz-Date", amzDate)
+	canonical := strings.Join([]string{req.Method, req.URL.EscapedPath(), req.URL.RawQuery,
+		"host:" + req.URL.Host, "x-amz-date:" + amzDate, "", "host;x-amz-date", payloadHash(nil)}, "\n")
+	scope := day + "/us-east-1/execute-api/aws4_request"
+	toSign := strings.Join([]string{sigv4.Algorithm, amzDate, scope, payloadHash([]byte(canonical))}, "\n")
+	mac := func(key []byte, data string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(data))
+		return h.Sum(nil)
+	}
+	k := mac(mac(mac(mac([]byte("AWS4"+secret), day), "us-east-1"), "execute-api"), "aws4_request")
+	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s/%s, SignedHeaders=host;x-amz-date, Signature=%x",
+		sigv4.Algorithm, keyID, scope, mac(k, toSign)))
+}

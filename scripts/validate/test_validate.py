@@ -1,0 +1,154 @@
+"""make validate fails on each finding of issue 12 when it is put back into template.yaml.
+
+Each case mutates a copy of the shipped template the way the finding was (or could come back) and
+expects validate to report it; the shipped template itself must pass. Run by `make validate`:
+python3 -m unittest discover -s scripts/validate
+"""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import validate  # noqa: E402
+
+TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "template.yaml")
+SHIPPED = validate.load(TEMPLATE)
+
+
+def res(t, lid):
+    return t["Resources"][lid]
+
+
+def props(t, lid):
+    return t["Resources"][lid]["Properties"]
+
+
+def key_statement(t, sid):
+    return next(s for s in props(t, "DataKey")["KeyPolicy"]["Statement"] if s["Sid"] == sid)
+
+
+def events_statement(t):
+    return next(s for s in props(t, "DataKey")["KeyPolicy"]["Statement"]
+                if "events.amazonaws.com" in validate.service_principals(s))
+
+
+def first_of_type(t, typ):
+    return next(lid for lid, r in t["Resources"].items() if r["Type"] == typ)
+
+
+def functions_calling_whatconverts(t):
+    return [lid for lid, r in t["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+            and "WHATCONVERTS_SECRET_ARN" in r["Properties"].get("Environment", {}).get("Variables", {})]
+
+
+def webhook_method_setting(t):
+    return next(m for m in props(t, "Api")["MethodSettings"] if m["ResourcePath"] != "/*")
+
+
+def put_back_name_prefix_exception(t):
+    deny = key_statement(t, "OnlyPHIReadersOpenEnvelopes")
+    deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] = [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-%s*" % f}
+        for f in ("TriggerSamplesFunction", "CreateLeadFunction", "UpdateLeadFunction")]
+
+
+# (finding, mutation, a phrase the report must contain)
+FINDINGS = [
+    ("1 MethodSettings path not escaped",
+     lambda t: webhook_method_setting(t).update(ResourcePath="/webhooks/whatconverts"), "not escaped"),
+    ("2 no API Gateway CloudWatch role",
+     lambda t: [t["Resources"].pop(k) for k in ("ApiGatewayAccount", "ApiGatewayLogsRole")]
+     and props(t, "ApiAccessLogs").pop("Tags"), "AWS::ApiGateway::Account"),
+    ("2 the stage does not wait for the account setting",
+     lambda t: props(t, "ApiAccessLogs").pop("Tags"), "does not wait for"),
+    ("3 EventBridge may not DescribeKey",
+     lambda t: events_statement(t).update(Action=["kms:GenerateDataKey", "kms:Decrypt"]), "kms:DescribeKey"),
+    ("3 the encrypted bus has no dead-letter queue",
+     lambda t: props(t, "LeadEventBus").pop("DeadLetterConfig"), "no DeadLetterConfig"),
+    ("4 the outbox schedule's role cannot decrypt its payload",
+     lambda t: props(t, "PublishOutboxFunction")["Events"]["EveryMinute"]["Properties"].pop("RoleArn"),
+     "may not kms:Decrypt"),
+    ("4 the outbox schedule has no dead-letter queue",
+     lambda t: props(t, "PublishOutboxFunction")["Events"]["EveryMinute"]["Properties"].pop("DeadLetterConfig"),
+     "no DeadLetterConfig"),
+    ("5 SAM adds caller credentials to IAM routes",
+     lambda t: props(t, "Api")["Auth"].pop("InvokeRole"), "credentials"),
+    ("6 the implicit Stage stage",
+     lambda t: props(t, "Api").pop("OpenApiVersion"), "'Stage'"),
+    ("7 aws:SourceAccount on EventBridge's key statement",
+     lambda t: events_statement(t).update(Condition={"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}),
+     "aws:SourceAccount"),
+    ("7 principals that do nothing",
+     lambda t: events_statement(t)["Principal"].update(
+         Service=["events.amazonaws.com", "scheduler.amazonaws.com", "sqs.amazonaws.com"]),
+     "scheduler.amazonaws.com"),
+    ("7 a service given more than its guide lists",
+     lambda t: events_statement(t)["Action"].append("kms:CreateGrant"), "beyond what its guide lists"),
+    ("8 fixed schedule names",
+     lambda t: props(t, "DailyReportFunction")["Events"]["Daily"]["Properties"].pop("OmitName"), "fixed name"),
+    ("9 the PHI-reader exception matches truncatable role names",
+     put_back_name_prefix_exception, "truncates"),
+    ("9 a PHI reader outside the reader path",
+     lambda t: props(t, "CreateLeadFunction").pop("RolePath"), "not under the reader path"),
+    ("TLS 1.0 allowed",
+     lambda t: props(t, "Api").pop("SecurityPolicy"), "TLS 1.0"),
+    ("ReEncrypt not denied to non-readers",
+     lambda t: key_statement(t, "OnlyPHIReadersOpenEnvelopes").update(Action="kms:Decrypt"), "kms:ReEncrypt"),
+    ("an alarm without actions",
+     lambda t: props(t, first_of_type(t, "AWS::CloudWatch::Alarm")).pop("AlarmActions"), "no AlarmActions"),
+    ("a function whose errors no alarm watches",
+     lambda t: props(t, "FunctionErrorsAlarm")["Metrics"].pop(), "in no alarm"),
+    ("an alarm over CloudWatch's 10 metrics",
+     lambda t: props(t, "FunctionErrorsAlarm")["Metrics"].extend(
+         copy.deepcopy(props(t, "FunctionErrorsAlarm")["Metrics"][1:3])), "allows 10"),
+    ("a secret in a deployed function's environment",
+     lambda t: props(t, "GetLeadsFunction")["Environment"]["Variables"].update(WHATCONVERTS_CREDENTIALS="{}"),
+     "local-only"),
+    ("WhatConverts over plain http",
+     lambda t: props(t, "GetLeadsFunction")["Environment"]["Variables"].update(
+         WHATCONVERTS_BASE_URL="http://app.whatconverts.com/api/v1"), "not https"),
+    ("a WhatConverts caller without reserved concurrency",
+     lambda t: props(t, functions_calling_whatconverts(t)[0]).pop("ReservedConcurrentExecutions"), "unbounded"),
+    ("the WhatConverts callers over 20 in flight",
+     lambda t: props(t, functions_calling_whatconverts(t)[0]).update(ReservedConcurrentExecutions=10), "over WhatConverts"),
+    ("a log group deleted with the stack",
+     lambda t: res(t, first_of_type(t, "AWS::Logs::LogGroup")).pop("DeletionPolicy"), "Retain"),
+    ("a secret replaced with the stack",
+     lambda t: res(t, "WhatConvertsSecret").pop("UpdateReplacePolicy"), "Retain"),
+]
+
+
+class ValidateTest(unittest.TestCase):
+    def test_the_shipped_template_passes(self):
+        self.assertEqual(validate.problems_of(SHIPPED), [])
+
+    def test_each_finding_put_back_fails(self):
+        for name, mutate, phrase in FINDINGS:
+            with self.subTest(finding=name):
+                t = copy.deepcopy(SHIPPED)
+                mutate(t)
+                problems = validate.problems_of(t)
+                self.assertTrue(any(phrase in p for p in problems),
+                                "validate did not report %r; it said %s" % (phrase, problems))
+
+    def test_cfn_lint_runs_and_fails_the_run(self):
+        # The lint step is real: a property CloudFormation does not know fails the whole run.
+        t = copy.deepcopy(SHIPPED)
+        props(t, "AuditTable")["NoSuchProperty"] = True
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(t, f)
+        try:
+            self.assertNotEqual(validate.lint(f.name), [])
+            out = subprocess.run([sys.executable, validate.__file__, f.name], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        finally:
+            os.unlink(f.name)
+
+
+if __name__ == "__main__":
+    unittest.main()

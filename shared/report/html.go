@@ -1,0 +1,282 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
+)
+
+//go:embed report.html
+var pageTemplate string
+
+//go:embed report.css
+var pageCSS string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{"dict": dict}).Parse(pageTemplate))
+
+// dict passes several values to a nested template: (dict "Key" value …).
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
+}
+
+// ContentSecurityPolicy is the HTML page's policy: nothing may load or run but the page's own
+// stylesheet (by its hash) and data: images. No script, font, frame, form or connection, and no
+// other page may frame it.
+var ContentSecurityPolicy = "default-src 'none'; style-src '" + styleHash() + "'; img-src data:; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+func styleHash() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// pageData is what the template shows.
+type pageData struct {
+	CSS         template.CSS
+	Date        string
+	GeneratedAt string
+	Profiles    []profileRow
+	LeadsTotal  string
+	Withheld    bool
+
+	ByType, BySource     []counted
+	ByTypeChart          barChart
+	BySourceChart        barChart
+	Webhooks             []counted
+	WebhooksChart        barChart
+	Actions              []actionRow
+	ActionsChart         barChart
+	PHIReads             []counted
+	PHIReadsChart        barChart
+	Budget               budgetRow
+	BudgetChart          barChart
+	Integrity            integrityWords
+	Trend                []trendRow
+	TrendChart           trendChart
+	TrendFrom, TrendTo   string
+	TrendUnavailable     bool
+	ProfileKeyDailyLimit string
+}
+
+type profileRow struct {
+	ID                      int64
+	Leads, Spam, Duplicates string
+	QuoteValue, SalesValue  string
+	Partial                 bool
+	PartialReason           string
+}
+
+type actionRow struct {
+	Action     string
+	OK, Failed int64
+}
+
+type budgetRow struct {
+	Requests string
+	Percent  string
+}
+
+type trendRow struct {
+	Date                           string
+	Stored                         bool
+	Leads                          string
+	Accepted, Duplicates, Rejected string
+	PHIReads                       string
+	Verified                       string
+	Withheld                       bool
+}
+
+// integrityWords says, in sentences, what was verified and when.
+type integrityWords struct {
+	Status    string // ok, pending, bad: the section's colour
+	Headline  string
+	Sentences []string
+	Findings  []counted
+}
+
+// renderHTML renders the page of v with its trend (nil when it could not be read).
+func renderHTML(v View, trend []trendDay) ([]byte, error) {
+	d := pageData{
+		CSS:  template.CSS(pageCSS),
+		Date: v.Date, GeneratedAt: humanTime(v.GeneratedAt),
+		Withheld:             !v.Full(),
+		ProfileKeyDailyLimit: formatInt(whatconverts.ProfileKeyDailyLimit),
+	}
+	var total int64
+	for _, p := range v.Profiles {
+		total += p.LeadsTotal
+		d.Profiles = append(d.Profiles, profileRow{
+			ID: p.ProfileID, Leads: formatInt(p.LeadsTotal), Spam: formatInt(p.Spam), Duplicates: formatInt(p.Duplicates),
+			QuoteValue: formatMoney(p.QuoteValueTotal), SalesValue: formatMoney(p.SalesValueTotal),
+			Partial: p.Partial, PartialReason: p.PartialReason,
+		})
+	}
+	d.LeadsTotal = formatInt(total)
+	d.ByType = sortCounts(sumCounts(v.Profiles, func(p Profile) map[string]int64 { return p.ByType }))
+	// Each profile names its top sources; summed over many profiles the page keeps the top ones too
+	// (the CSV has every one).
+	d.BySource = sortCounts(topN(sumCounts(v.Profiles, func(p Profile) map[string]int64 { return p.BySource }), DefaultTopSources))
+	d.ByTypeChart, d.BySourceChart = countsChart(d.ByType), countsChart(d.BySource)
+
+	if a := v.Audit; a != nil {
+		d.Webhooks = []counted{
+			{"New Lead accepted", a.Webhooks.NewLead}, {"Updated Lead accepted", a.Webhooks.UpdatedLead},
+			{"Duplicates (redeliveries)", a.Webhooks.Duplicates}, {"Rejected", a.Webhooks.Rejected},
+		}
+		d.WebhooksChart = newBarChart(
+			[]string{"accepted", "duplicate", "rejected"},
+			series{Class: "ok", Values: []int64{a.Webhooks.NewLead + a.Webhooks.UpdatedLead, 0, 0}},
+			series{Class: "dup", Values: []int64{0, a.Webhooks.Duplicates, 0}},
+			series{Class: "bad", Values: []int64{0, 0, a.Webhooks.Rejected}},
+		)
+		var labels []string
+		var ok, failed []int64
+		for _, name := range countedActions {
+			o := a.Actions[name]
+			d.Actions = append(d.Actions, actionRow{Action: name, OK: o.OK, Failed: o.Failed})
+			labels, ok, failed = append(labels, name), append(ok, o.OK), append(failed, o.Failed)
+		}
+		d.ActionsChart = newBarChart(labels, series{Class: "ok", Values: ok}, series{Class: "bad", Values: failed})
+		d.PHIReads = sortCounts(a.PHIReads)
+		d.PHIReadsChart = countsChart(d.PHIReads)
+	}
+	if wc := v.WhatConverts; wc != nil {
+		d.Budget = budgetRow{
+			Requests: formatInt(wc.Requests),
+			Percent:  strconv.FormatFloat(100*float64(wc.Requests)/float64(whatconverts.ProfileKeyDailyLimit), 'f', 1, 64),
+		}
+		d.BudgetChart = newBarChart([]string{"used by the report", "one profile key's day"},
+			series{Class: "s0", Values: []int64{wc.Requests, 0}},
+			series{Class: "limit", Values: []int64{0, whatconverts.ProfileKeyDailyLimit}})
+	}
+	d.Integrity = describeIntegrity(v.Date, v.GeneratedAt, v.Integrity)
+
+	if trend == nil {
+		d.TrendUnavailable = true
+	} else {
+		d.TrendFrom, d.TrendTo = trend[0].Date, trend[len(trend)-1].Date
+		d.TrendChart = newTrendChart(trend, v.Date)
+		for _, t := range trend {
+			row := trendRow{Date: t.Date, Stored: t.Summary != nil}
+			if s := t.Summary; s != nil {
+				row.Leads = formatInt(s.LeadsTotal)
+				row.Verified = map[bool]string{true: "yes", false: "no"}[s.Integrity.Verified]
+				if s.Webhooks != nil {
+					row.Accepted = formatInt(s.Webhooks.NewLead + s.Webhooks.UpdatedLead)
+					row.Duplicates, row.Rejected = formatInt(s.Webhooks.Duplicates), formatInt(s.Webhooks.Rejected)
+					row.PHIReads = formatInt(*s.PHIReads)
+				} else {
+					row.Withheld = true
+				}
+			}
+			d.Trend = append(d.Trend, row)
+		}
+	}
+	var b bytes.Buffer
+	if err := page.Execute(&b, d); err != nil {
+		return nil, fmt.Errorf("report: render the page: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
+	when := humanTime(generatedAt)
+	w := integrityWords{}
+	switch {
+	case in.Verified:
+		w.Status, w.Headline = "ok", "Intact"
+		w.Sentences = append(w.Sentences,
+			fmt.Sprintf("When this report was generated (%s), all %s audit records of %s were read back from the table and each matched the day's signed digest %s.",
+				when, formatInt(int64(in.Records)), date, shortDigest(in.Digest)))
+		if in.PreviousDigest != "" {
+			w.Sentences = append(w.Sentences, fmt.Sprintf("That digest is chained to the previous day's, %s, so no earlier day was replaced either.", shortDigest(in.PreviousDigest)))
+		} else {
+			w.Sentences = append(w.Sentences, "That digest starts the chain: no earlier day has one.")
+		}
+	case in.UnverifiedReason == IntegrityDayNotOver:
+		w.Status, w.Headline = "pending", "Not yet verified"
+		w.Sentences = append(w.Sentences,
+			fmt.Sprintf("This report was generated (%s) before the day's audit records had settled, so no digest of %s could be built and nothing was verified.", when, date),
+			fmt.Sprintf("Run the report for %s again: that run builds the digest and verifies the day.", date))
+	default:
+		w.Status, w.Headline = "bad", "Not intact"
+		w.Sentences = append(w.Sentences,
+			fmt.Sprintf("When this report was generated (%s), the %s audit records of %s no longer matched the day's signed digest %s.",
+				when, formatInt(int64(in.Records)), date, shortDigest(in.Digest)),
+			fmt.Sprintf("Records were changed after the digest was built. `make verify-audit DATE=%s` names each one.", date))
+		findings := make(map[string]int64, len(in.Findings))
+		for k, n := range in.Findings {
+			findings[k] = int64(n)
+		}
+		w.Findings = sortCounts(findings)
+	}
+	w.Sentences = append(w.Sentences, "Verifying reads record hashes only: no PHI was decrypted to do it.")
+	return w
+}
+
+// shortDigest shows a digest's algorithm and first 16 hex digits: enough to compare by eye.
+func shortDigest(d string) string {
+	if d == "" {
+		return "(none)"
+	}
+	return shorten(d, len("sha256:")+17)
+}
+
+// humanTime shows an RFC 3339 time as "2026-11-29 00:15 UTC".
+func humanTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// formatInt writes n with thousands separators: 12,345.
+func formatInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// formatMoney writes a sum with two decimals and thousands separators.
+func formatMoney(v float64) string {
+	c := cents(v)
+	return formatInt(c/100) + "." + fmt.Sprintf("%02d", abs(c%100))
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,2 @@
+// Package wireactions builds the functions of package actions from configuration (see package wiring).
+package wireactions

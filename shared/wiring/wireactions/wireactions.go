@@ -1,0 +1,76 @@
+package wireactions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/wcbridge/wcbridge/shared/actions"
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/idempotency"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+)
+
+// GetLeads builds GetLeadsFunction.
+func GetLeads(ctx context.Context, cfg config.Config, log *slog.Logger) (*actions.Handler, error) {
+	return action(ctx, cfg, log, false, actions.GetLeadsHandler)
+}
+
+// GetLead builds GetLeadFunction.
+func GetLead(ctx context.Context, cfg config.Config, log *slog.Logger) (*actions.Handler, error) {
+	return action(ctx, cfg, log, false, actions.GetLeadHandler)
+}
+
+// CreateLead builds CreateLeadFunction.
+func CreateLead(ctx context.Context, cfg config.Config, log *slog.Logger) (*actions.Handler, error) {
+	return action(ctx, cfg, log, true, actions.CreateLeadHandler)
+}
+
+// UpdateLead builds UpdateLeadFunction.
+func UpdateLead(ctx context.Context, cfg config.Config, log *slog.Logger) (*actions.Handler, error) {
+	return action(ctx, cfg, log, true, actions.UpdateLeadHandler)
+}
+
+// action builds one action: the WhatConverts credentials (read once), a WhatConverts client spending
+// the keys' daily budgets in the table, an audit store that seals but never opens, and, when
+// idempotent, the Idempotency-Key store (which seals and opens stored answers, so create and update
+// need kms:Decrypt). The rules of WORKFLOW_RULE_ARNS may invoke the function directly; the template
+// sets them on UpdateLeadFunction only.
+func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent bool, handler func(*actions.Service) *actions.Handler) (*actions.Handler, error) {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
+		return nil, err
+	}
+	// Rules are matched exactly: a malformed entry would silently allow nothing.
+	for _, arn := range cfg.WorkflowRules {
+		if !actions.ValidRuleARN(arn) {
+			return nil, fmt.Errorf("configuration: %s must be a comma-separated list of EventBridge rule ARNs", config.EnvWorkflowRules)
+		}
+	}
+	ac, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := wiring.Secret(ctx, cfg, ac, config.WhatConverts)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := whatconverts.ParseCredentials(raw)
+	if err != nil {
+		return nil, err
+	}
+	db, enc := cfg.DynamoDB(ac), wiring.Encryptor(cfg, ac)
+	d := actions.Deps{
+		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log)))),
+		Credentials:   creds,
+		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc, Tagger: wiring.Tagger(cfg, ac)}),
+		Logger:        log,
+		WorkflowRules: cfg.WorkflowRules,
+	}
+	if idempotent {
+		d.Idempotency = idempotency.New(idempotency.Config{DB: db, Table: cfg.Table, Crypter: enc})
+	}
+	return handler(actions.NewService(d)), nil
+}

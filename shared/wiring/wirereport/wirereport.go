@@ -1,0 +1,65 @@
+package wirereport
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/budget"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/report"
+	"github.com/wcbridge/wcbridge/shared/whatconverts"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+)
+
+// DailyReport builds DailyReportFunction: the report store; an audit store that reads the day, builds
+// and verifies digests (the digest key's MAC) and writes records without PHI (neither kms:Decrypt nor
+// kms:GenerateDataKey on the data key); and, only when profiles are configured, the WhatConverts
+// credentials and a client spending at most REPORT_BUDGET_SHARE of each key's daily budget.
+func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
+	if err := cfg.Require(config.EnvTable, config.EnvDigestKey, config.EnvTagKey); err != nil {
+		return nil, err
+	}
+	ac, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := cfg.DynamoDB(ac)
+	d := &report.Daily{
+		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: cfg.KMS(ac), DigestKeyID: cfg.DigestKeyID,
+			Tagger: wiring.Tagger(cfg, ac)}),
+		Reports:  report.NewStore(db, cfg.Table),
+		Profiles: cfg.ReportProfiles,
+		Log:      log,
+	}
+	if len(cfg.ReportProfiles) > 0 {
+		raw, err := wiring.Secret(ctx, cfg, ac, config.WhatConverts)
+		if err != nil {
+			return nil, err
+		}
+		if d.Credentials, err = whatconverts.ParseCredentials(raw); err != nil {
+			return nil, err
+		}
+		profileLimit, masterLimit := report.BudgetLimits(cfg.ReportBudgetShare)
+		d.WhatConverts = whatconverts.New(cfg.WhatConvertsURL,
+			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))),
+			whatconverts.WithDailyLimits(profileLimit, masterLimit))
+	}
+	return d, nil
+}
+
+// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an
+// audit store that only appends records without PHI, and the access policy. Until the Cedar policy
+// (shared/access) is wired here, that is report.IAMOnly: API Gateway's IAM auth alone decides.
+func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey); err != nil {
+		return nil, err
+	}
+	ac, err := cfg.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := cfg.DynamoDB(ac)
+	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)}),
+		Access: report.IAMOnly{}, Log: log}, nil
+}

@@ -1,0 +1,2 @@
+// Package wirewebhook builds the functions of package webhook from configuration (see package wiring).
+package wirewebhook

@@ -1,0 +1,101 @@
+package wiring_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
+	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
+)
+
+// Every builder refuses a configuration without what its function needs, naming the setting, and
+// builds without a network call when it has it.
+func TestBuildersNameWhatIsMissing(t *testing.T) {
+	build := map[string]func(context.Context, config.Config, *slog.Logger) error{
+		"GetLeads": func(c context.Context, cfg config.Config, l *slog.Logger) error {
+			_, err := wireactions.GetLeads(c, cfg, l)
+			return err
+		},
+		"CreateLead": func(c context.Context, cfg config.Config, l *slog.Logger) error {
+			_, err := wireactions.CreateLead(c, cfg, l)
+			return err
+		},
+		"DailyReport": func(c context.Context, cfg config.Config, l *slog.Logger) error {
+			_, err := wirereport.DailyReport(c, cfg, l)
+			return err
+		},
+		"GetReport": func(c context.Context, cfg config.Config, l *slog.Logger) error {
+			_, err := wirereport.GetReport(c, cfg, l)
+			return err
+		},
+	}
+	creds := `{"profiles": {"1001": {"token": "0123456789abcdef", "secret": "0123456789abcdef0123"}}}`
+	for _, tc := range []struct {
+		name, builder string
+		env           map[string]string
+		wantErr       string // "" builds
+	}{
+		{"an action needs the table and the data key", "GetLeads", map[string]string{config.EnvTable: "t"}, config.EnvDataKey},
+		{"an action needs the WhatConverts credentials", "CreateLead",
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk"}, config.EnvWhatConvertsLocal},
+		{"an action builds from its settings", "CreateLead",
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsLocal: creds}, ""},
+		{"the report needs the digest key", "DailyReport", map[string]string{config.EnvTable: "t"}, config.EnvDigestKey},
+		{"the report without profiles reads no WhatConverts credentials", "DailyReport",
+			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk"}, ""},
+		{"the report with profiles needs them", "DailyReport",
+			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
+		{"every writer needs the tag key", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvTagKey},
+		{"GET /reports needs the table", "GetReport", map[string]string{}, config.EnvTable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.FromMap(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = build[tc.builder](context.Background(), cfg, slog.Default())
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("build: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("build error %v, want one naming %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// A secret named by its ARN is read from Secrets Manager, through the client the builder makes only
+// then.
+func TestASecretByARNIsReadFromSecretsManager(t *testing.T) {
+	creds := `{"profiles": {"1001": {"token": "0123456789abcdef", "secret": "0123456789abcdef0123"}}}`
+	var asked []string
+	sm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ SecretId string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		asked = append(asked, r.Header.Get("X-Amz-Target")+" "+in.SecretId)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		out, _ := json.Marshal(map[string]string{"SecretString": creds})
+		_, _ = w.Write(out)
+	}))
+	defer sm.Close()
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wc-AbCdEf"
+	cfg, err := config.FromMap(map[string]string{
+		config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsARN: arn,
+		config.EnvSecretsEndpoint: sm.URL, config.EnvDynamoDBEndpoint: "http://127.0.0.1:1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wireactions.GetLead(context.Background(), cfg, slog.Default()); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if len(asked) != 1 || asked[0] != "secretsmanager.GetSecretValue "+arn {
+		t.Fatalf("Secrets Manager was asked %q, want one GetSecretValue of the ARN", asked)
+	}
+}
