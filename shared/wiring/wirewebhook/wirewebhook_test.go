@@ -18,6 +18,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/webhook"
@@ -246,7 +247,8 @@ func TestBuiltIngestKeepsDeduplicatingWhatTheLegacyKeyRecorded(t *testing.T) {
 	legacy := "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
 	old := audit.Record{ID: legacy, EventID: legacy, Kind: audit.KindWebhook, Outcome: audit.OutcomeOK, Actor: audit.WebhookActor,
 		Action: audit.TriggerUpdatedLead, Trigger: audit.TriggerUpdatedLead, ProfileID: profile, LeadIDs: []int64{lead}, Status: 200}
-	if _, err := audit.New(audit.Config{DB: db, Table: name}).Append(ctx, old, nil); err != nil {
+	writer := audit.New(audit.Config{DB: db, Table: name, Tagger: envelope.NewTagger(k, cfg.TagKeyID, envelope.Options{})})
+	if _, err := writer.Append(ctx, old, nil); err != nil {
 		t.Fatal(err)
 	}
 	ingest, err := wirewebhook.IngestWebhook(ctx, cfg, (&testenv.Logs{}).Logger())
