@@ -175,16 +175,14 @@ func TestBotocoreSignedRequestsWithAwkwardQueriesAnswer200(t *testing.T) {
 	s := newStack(t, nil, GatewayOptions{})
 	srv := httptest.NewServer(s.gw)
 	defer srv.Close()
-	for _, tc := range []struct {
-		name   string
-		path   string
-		params [][2]string
-	}{
-		{"an @, a + and a space as parameters", "/leads", [][2]string{{"email", "a@b.example"}, {"q", "x+y z"}, {"profile_id", "1001"}}},
-		{"a raw @ and + in the URL's query", "/leads?email=a@b.example&q=x+y&profile_id=1001", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+tc.path, tc.params, nil, testKeyID, testSecret)
+	names := []string{"an @, a + and a space as parameters", "a raw @ and + in the URL's query"}
+	signed := testenv.BotocoreSigned(t, testKeyID, testSecret,
+		testenv.BotocoreRequest{Method: http.MethodGet, URL: srv.URL + "/leads",
+			Params: [][2]string{{"email", "a@b.example"}, {"q", "x+y z"}, {"profile_id", "1001"}}},
+		testenv.BotocoreRequest{Method: http.MethodGet, URL: srv.URL + "/leads?email=a@b.example&q=x+y&profile_id=1001"})
+	for i, name := range names {
+		t.Run(name, func(t *testing.T) {
+			req := signed[i]
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -388,13 +388,15 @@ var awkwardParams = []struct {
 
 func TestBotocoreSignedRequestsAreAccepted(t *testing.T) {
 	srv := newServer(t, nil)
+	type tcase struct {
+		name string
+		req  testenv.BotocoreRequest
+		ok   bool
+	}
+	var cases []tcase
 	for _, tc := range awkwardParams {
-		t.Run(tc.name+", as the AWS CLI passes parameters", func(t *testing.T) {
-			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+"/leads", tc.params, nil, keyID, secret)
-			if v := do(t, req); !v.OK {
-				t.Errorf("GET %s: verdict = %+v, want accepted", req.URL.RawQuery, v)
-			}
-		})
+		cases = append(cases, tcase{tc.name + ", as the AWS CLI passes parameters",
+			testenv.BotocoreRequest{Method: http.MethodGet, URL: srv.URL + "/leads", Params: tc.params}, true})
 	}
 	// botocore signs a URL's own query as written, only sorted: these are the bytes it sends.
 	for _, tc := range []struct{ name, path string }{
@@ -403,22 +405,25 @@ func TestBotocoreSignedRequestsAreAccepted(t *testing.T) {
 		{"reserved characters in the path", "/leads/a@b:c!$'()*,;="},
 		{"an encoded path", "/leads/%C3%A9%20x"},
 	} {
+		cases = append(cases, tcase{tc.name, testenv.BotocoreRequest{Method: http.MethodGet, URL: srv.URL + tc.path}, true})
+	}
+	cases = append(cases, tcase{"a POST with a body",
+		testenv.BotocoreRequest{Method: http.MethodPost, URL: srv.URL + "/leads", Body: []byte(`{"profile_id":1001}`)}, true})
+	reqs := make([]testenv.BotocoreRequest, len(cases))
+	for i, c := range cases {
+		reqs[i] = c.req
+	}
+	signed := testenv.BotocoreSigned(t, keyID, secret, reqs...)
+	wrong := testenv.BotocoreSigned(t, keyID, "wrong", testenv.BotocoreRequest{Method: http.MethodGet, URL: srv.URL + "/leads?email=a@b.example"})
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+tc.path, nil, nil, keyID, secret)
-			if v := do(t, req); !v.OK {
-				t.Errorf("GET %s: verdict = %+v, want accepted", tc.path, v)
+			if v := do(t, signed[i]); !v.OK {
+				t.Errorf("%s %s: verdict = %+v, want accepted", signed[i].Method, signed[i].URL, v)
 			}
 		})
 	}
-	t.Run("a POST with a body", func(t *testing.T) {
-		req := testenv.BotocoreSigned(t, http.MethodPost, srv.URL+"/leads", nil, []byte(`{"profile_id":1001}`), keyID, secret)
-		if v := do(t, req); !v.OK {
-			t.Errorf("verdict = %+v, want accepted", v)
-		}
-	})
 	t.Run("a wrong secret is still refused", func(t *testing.T) {
-		req := testenv.BotocoreSigned(t, http.MethodGet, srv.URL+"/leads?email=a@b.example", nil, nil, keyID, "wrong")
-		if v := do(t, req); v.OK || v.Message != sigv4.MsgMismatch {
+		if v := do(t, wrong[0]); v.OK || v.Message != sigv4.MsgMismatch {
 			t.Errorf("verdict = %+v, want the mismatch", v)
 		}
 	})
