@@ -39,6 +39,8 @@ const (
 	attrDryRun      = "dry_run"
 	attrPHI         = "phi"
 	attrHash        = "hash"
+	attrTag         = "tag"
+	attrTagKey      = "tag_key"
 )
 
 // recordIDOf returns the record ID an audit item's partition key names ("audit#<id>"), or the whole
@@ -174,6 +176,9 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 		return i, err == nil
 	}
 	var ok bool
+	if r.Count, ok = num(attrCount); !ok {
+		return fail(attrCount)
+	}
 	if r.ProfileID, ok = num(attrProfileID); !ok {
 		return fail(attrProfileID)
 	}

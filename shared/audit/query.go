@@ -54,16 +54,28 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	if _, err := parseDay(day); err != nil {
 		return err
 	}
+	return s.indexItems(ctx, day, "", fn)
+}
+
+// indexItems streams the items of a day's by-day index whose sort key begins with prefix (all of
+// them when it is empty; "<YYYY-MM-DD>T<HH>:" for one hour), in key order, merged across shards.
+func (s *Store) indexItems(ctx context.Context, day, prefix string, fn func(map[string]types.AttributeValue) error) error {
 	h := make(cursorHeap, 0, table.Shards)
 	for shard := range table.Shards {
-		c := &cursor{sortKey: table.DaySK, fetch: true, input: &dynamodb.QueryInput{
+		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.cfg.Table),
 			IndexName:                 aws.String(table.IndexByDay),
 			KeyConditionExpression:    aws.String("#p = :p"),
 			ExpressionAttributeNames:  map[string]string{"#p": table.DayPK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": sAttr(table.DayPartition(day, shard))},
 			Limit:                     aws.Int32(dayPageSize),
-		}}
+		}
+		if prefix != "" {
+			in.KeyConditionExpression = aws.String("#p = :p AND begins_with(#s, :prefix)")
+			in.ExpressionAttributeNames["#s"] = table.DaySK
+			in.ExpressionAttributeValues[":prefix"] = sAttr(prefix)
+		}
+		c := &cursor{sortKey: table.DaySK, fetch: true, input: in}
 		if err := c.fill(ctx, s); err != nil {
 			return err
 		}

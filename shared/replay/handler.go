@@ -87,7 +87,7 @@ type Handler struct {
 	// Origin, when set, is the API the events must come through: an event naming another API or
 	// account is refused before its identity is believed (shared/wiring sets it).
 	Origin *httpapi.Origin
-	Log        *slog.Logger
+	Log    *slog.Logger
 
 	Rate      int           // events a second; DefaultRate when 0
 	ChunkTime time.Duration // how long one invocation publishes; 0: until chunkMargin before its deadline

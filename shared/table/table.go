@@ -9,6 +9,7 @@
 //	report            report#<YYYY-MM-DD>                report    2,192 days
 //	digest            digest#<YYYY-MM-DD>                digest|leaves#NNNN  2,192 days
 //	replay job        replay#<replay_id>                 replay    30 days
+//	period digest     digest#<YYYY-MM-DDTHH>             digest|leaves#NNNN  2,192 days
 //
 // Audit records are keyed by their own ID so that a write-once conditional put on that key can decide
 // "new or duplicate" in one request (webhook event IDs are derived from the de-duplication key).

@@ -11,6 +11,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/replay"
+	"github.com/wcbridge/wcbridge/shared/wiring"
 )
 
 // Replay builds ReplayFunction: an audit store that counts and reads events and appends records
@@ -19,7 +20,7 @@ import (
 // the next chunk; and the access policy and API of cfg (access.Build): a replay needs "replay" on
 // every profile it touches.
 func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.Handler, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -31,7 +32,7 @@ func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.H
 		return nil, err
 	}
 	db := cfg.DynamoDB(ac)
-	store := audit.New(audit.Config{DB: db, Table: cfg.Table})
+	store := audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)})
 	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) {
 		if cfg.LambdaEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.LambdaEndpoint)
