@@ -6,7 +6,7 @@ SHELL := /bin/bash
 FUNCTIONS := IngestWebhookFunction:ingest-webhook TriggerSamplesFunction:trigger-samples \
 	PublishOutboxFunction:publish-outbox GetLeadsFunction:get-leads GetLeadFunction:get-lead \
 	CreateLeadFunction:create-lead UpdateLeadFunction:update-lead DailyReportFunction:daily-report \
-	GetReportFunction:get-report ReplayFunction:replay
+	AuditDigestFunction:audit-digest GetReportFunction:get-report ReplayFunction:replay
 
 # How every shipped binary is built: static, no net/rpc (lambda.norpc), reproducible, stripped.
 GOARCH_LAMBDA ?= arm64
@@ -80,10 +80,13 @@ reliability: ## load, fault injection and PHI scans through the local stack, the
 	cd reliability && WCBRIDGE_RELIABILITY=1 ../scripts/with-services.sh go test -count=1 -v -timeout 20m -run '^TestReliability$$' .
 	scripts/fuzz.sh $(RELIABILITY_FUZZTIME)
 
+# Built, not `go run`, so that the command's exit status (0 intact, 1 tampering, 2 error) is its own
+# (make itself exits 2 on any failure and names the command's status: "Error 1").
 .PHONY: verify-audit
-verify-audit: ## recompute a day's audit digest: make verify-audit DATE=YYYY-MM-DD
-	@test -n "$(DATE)" || { echo "usage: make verify-audit DATE=YYYY-MM-DD"; exit 2; }
-	go run ./scripts/verify-audit -date $(DATE)
+verify-audit: ## verify the audit trail: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD (or DATE=) PUBLIC_KEY=file
+	@test -n "$(DATE)$(FROM)" || { echo "usage: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD [PUBLIC_KEY=file]  (or DATE=YYYY-MM-DD)"; exit 2; }
+	@go build -o build/verify-audit ./scripts/verify-audit
+	@build/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
 
 .PHONY: report-url
 report-url: ## print a short-lived presigned URL of a report to open in a browser: make report-url DATE=YYYY-MM-DD [FORMAT=csv] [API=https://…/prod]

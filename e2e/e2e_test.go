@@ -129,7 +129,7 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	backends, err := devstack.StartBackends(ctx, devstack.Options{
-		Dir: root, DynamoDBEndpoint: ddb, KMSEndpoint: kms, WebhookTokens: []string{token},
+		Dir: root, DynamoDBEndpoint: ddb, KMSEndpoint: kms, S3Endpoint: os.Getenv("S3_ENDPOINT"), WebhookTokens: []string{token},
 		Table: "wcbridge-e2e-" + hex.EncodeToString(suffix), DeleteTableOnClose: true,
 		AccessPolicyFile: eventCallersPolicy(t),
 	})
@@ -475,6 +475,23 @@ func (s *suite) report(t *testing.T) {
 	}
 	if res.Date != date {
 		t.Fatalf("the scheduled run built %q, want %s (the day before its scheduled time)", res.Date, date)
+	}
+
+	// The digest job starts the hourly chain (nothing digested before), anchors it in the locked
+	// bucket and verifies it: no findings.
+	digest := s.run(t, "AuditDigestFunction")
+	var job struct {
+		Built    []string `json:"built"`
+		Findings int      `json:"findings"`
+	}
+	if err := json.Unmarshal(digest.invoke(t, s.event(t, "audit-digest")), &job); err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Built) != 1 || job.Findings != 0 {
+		t.Fatalf("audit-digest = %+v, want the chain's first period built and no findings", job)
+	}
+	if !strings.Contains(digest.logs.String(), `"AuditFindings":0`) {
+		t.Errorf("the digest job published no AuditFindings metric of 0:\n%s", digest.logs.String())
 	}
 }
 

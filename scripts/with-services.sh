@@ -2,6 +2,8 @@
 # Runs a command with the local test services up on loopback, then stops them:
 #   dynalite (DynamoDB API)  -> DYNAMODB_ENDPOINT
 #   local-kms (KMS API)      -> KMS_ENDPOINT
+#   moto_server (S3 API)     -> S3_ENDPOINT: the audit digest anchor, with Object Lock (python3's moto,
+#                               MOTO_VERSION below; skipped with a notice when it is missing)
 # Also exports WCBRIDGE_RIE (the Lambda runtime interface emulator) for the end-to-end tests.
 # Usage: scripts/with-services.sh go test ./...
 set -euo pipefail
@@ -10,6 +12,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 DYNAMODB_PORT=${DYNAMODB_PORT:-18000}
 KMS_PORT=${KMS_PORT:-18001}
+S3_PORT=${S3_PORT:-$((DYNAMODB_PORT + 2))}
+MOTO_VERSION=5.2.1 # the S3 server the tests were checked against: refuses to delete a locked version
 state=$(mktemp -d "${TMPDIR:-/tmp}/wcbridge-services.XXXXXX")
 pids=()
 
@@ -30,8 +34,8 @@ wait_port() { # name port pid log
   echo "services: $1 not listening on 127.0.0.1:$2 after 10 s; its log:" >&2; cat "$4" >&2; return 1
 }
 
-for p in "$DYNAMODB_PORT" "$KMS_PORT"; do
-  port_free "$p" || { echo "services: port $p is in use (set DYNAMODB_PORT / KMS_PORT)" >&2; exit 1; }
+for p in "$DYNAMODB_PORT" "$KMS_PORT" "$S3_PORT"; do
+  port_free "$p" || { echo "services: port $p is in use (set DYNAMODB_PORT / KMS_PORT / S3_PORT)" >&2; exit 1; }
 done
 
 node "$root/scripts/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$DYNAMODB_PORT" \
@@ -46,9 +50,18 @@ PORT=$KMS_PORT KMS_DATA_PATH="$state/kms" KMS_REGION=us-east-1 KMS_ACCOUNT_ID=11
 pids+=($!)
 wait_port local-kms "$KMS_PORT" "${pids[-1]}" "$state/local-kms.log"
 
+if have=$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null) && [[ "$have" == "$MOTO_VERSION" ]]; then
+  python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >"$state/moto.log" 2>&1 &
+  pids+=($!)
+  wait_port moto_server "$S3_PORT" "${pids[-1]}" "$state/moto.log"
+  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+else
+  echo "services: moto $MOTO_VERSION not in python3 (found: ${have:-none}); S3 tests will skip (pip install moto[server]==$MOTO_VERSION)" >&2
+fi
+
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT"
 export KMS_ENDPOINT="http://127.0.0.1:$KMS_PORT"
 export WCBRIDGE_RIE="$root/.tools/bin/aws-lambda-rie"
 export AWS_REGION=${AWS_REGION:-us-east-1}
-echo "services: dynalite on $DYNAMODB_ENDPOINT, local-kms on $KMS_ENDPOINT" >&2
+echo "services: dynalite on $DYNAMODB_ENDPOINT, local-kms on $KMS_ENDPOINT, S3 on ${S3_ENDPOINT:-(none)}" >&2
 "$@"

@@ -78,6 +78,7 @@ var figures = []figure{
 	{"P6", "daily report: requests, peak memory", "target equal; ≤2x", measureP6},
 	{"P7", "webhook latency, local stack", "target p50 ≤2x", measureP7},
 	{"R1", "replay throughput, local stack", "reported", measureReplay},
+	{"D1", "audit digest build and verify per 100,000 records", "linear; memory flat", measureD1}, // scripts/bench/audit.go
 }
 
 // bench is the run's shared state: where the module is, a scratch directory, options.

@@ -119,6 +119,7 @@ func optionsFromEnv(lookup func(string) (string, bool)) (devstack.Options, error
 		LambdaPort:       port("LAMBDA_PORT", devstack.DefaultLambdaPort),
 		DynamoDBEndpoint: first("WCBRIDGE_DEV_DYNAMODB_ENDPOINT", config.EnvDynamoDBEndpoint),
 		KMSEndpoint:      first("WCBRIDGE_DEV_KMS_ENDPOINT", config.EnvKMSEndpoint),
+		S3Endpoint:       first("WCBRIDGE_DEV_S3_ENDPOINT", config.EnvS3Endpoint),
 		WhatConvertsURL:  get(config.EnvWhatConvertsURL),
 		AccessKeyID:      get("WCBRIDGE_LOCAL_ACCESS_KEY_ID"),
 		SecretAccessKey:  get("WCBRIDGE_LOCAL_SECRET_ACCESS_KEY"),

@@ -1,15 +1,25 @@
-// Command verify-audit checks one UTC day of wcbridge's audit trail against its MACed, chained digest
-// and names every record edited, deleted, inserted or reordered, a forged digest and a broken chain.
+// Command verify-audit checks wcbridge's audit trail over a range of UTC days: every hourly period's
+// signed digest, the chain into the range and through it, the write-once copy in the digest bucket,
+// and every record against its hash, its tag and its leaf. It names each record edited, deleted,
+// inserted or reordered, each record whose tag fails, and each digest forged, deleted, rebuilt,
+// missing or restarted.
 //
-//	go run ./scripts/verify-audit -date 2026-11-28      (or: make verify-audit DATE=2026-11-28)
+//	go run ./scripts/verify-audit -from 2026-11-28 -to 2026-12-01 -public-key signing-key.pem
+//	make verify-audit FROM=2026-11-28 TO=2026-12-01 PUBLIC_KEY=signing-key.pem   (or DATE=2026-11-28)
 //
-// Environment: AUDIT_TABLE_NAME and DIGEST_KEY_ID (the HMAC_256 KMS key of the digests) are required;
-// AWS_REGION and credentials as for any AWS SDK client; DYNAMODB_ENDPOINT and KMS_ENDPOINT point it at
-// other services than AWS's (the local stack). It needs dynamodb:GetItem and dynamodb:Query on the table
-// and kms:VerifyMac on the key, and never kms:Decrypt: it does not open PHI.
+// The signatures are checked with the public key alone (-public-key: PEM, DER or the base64 text
+// `aws kms get-public-key --query PublicKey --output text` prints); without it, SIGNING_KEY_ID names
+// the key and kms:GetPublicKey fetches it. Environment: AUDIT_TABLE_NAME and AWS_REGION (required);
+// AUDIT_BUCKET_NAME (the digest bucket: compare table and bucket), TAG_KEY_ID (check record tags:
+// kms:Decrypt on the tag key, never on the data key) — each missing one is said on stderr, and the
+// summary says what was not checked; DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT for local services.
 //
-// Exit status: 0 the day is intact, 1 tampering was found (one finding a line on stdout:
-// kind, record ID, detail), 2 a usage or operational error (nothing was verified).
+// Legacy daily digests (before the hourly chain) verify with -legacy-date YYYY-MM-DD and DIGEST_KEY_ID
+// (kms:VerifyMac); see docs/audit.md.
+//
+// Output: findings on stdout, one a line (kind, record or period, detail), then one summary line;
+// progress on stderr. Exit status: 0 intact, 1 tampering found, 2 a usage or operational error
+// (nothing, or not everything, was verified).
 package main
 
 import (
@@ -21,14 +31,16 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 )
 
 const (
@@ -39,69 +51,181 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, time.Now, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-const usage = `usage: verify-audit -date YYYY-MM-DD
+const usage = `usage: verify-audit -from YYYY-MM-DD -to YYYY-MM-DD [-public-key FILE]
+       verify-audit -date YYYY-MM-DD [-public-key FILE]
+       verify-audit -legacy-date YYYY-MM-DD          (a daily digest from before the hourly chain)
 
-Verifies one UTC day of the audit trail against its digest.
-Environment: AUDIT_TABLE_NAME, DIGEST_KEY_ID and AWS_REGION (required);
-DYNAMODB_ENDPOINT, KMS_ENDPOINT (optional, for local services).
+Verifies every hourly period of the UTC days given, and the chain into them.
+Environment: AUDIT_TABLE_NAME, AWS_REGION (required); AUDIT_BUCKET_NAME, TAG_KEY_ID
+(compare with the digest bucket, check record tags); SIGNING_KEY_ID (when no -public-key);
+DIGEST_KEY_ID (-legacy-date); DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT (local services).
 Exit status: 0 intact, 1 tampering found, 2 usage or operational error.
 `
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, now func() time.Time, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify-audit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	date := fs.String("date", "", "the UTC day to verify, YYYY-MM-DD")
-	if err := fs.Parse(args); err != nil || *date == "" || fs.NArg() > 0 {
-		switch {
-		case errors.Is(err, flag.ErrHelp):
-		case err != nil:
-			fmt.Fprintf(stderr, "verify-audit: %v\n", err)
-		case *date == "":
-			fmt.Fprintln(stderr, "verify-audit: -date is required")
-		default:
-			fmt.Fprintf(stderr, "verify-audit: unexpected argument %q\n", fs.Arg(0))
-		}
+	from := fs.String("from", "", "first UTC day, YYYY-MM-DD")
+	to := fs.String("to", "", "last UTC day, YYYY-MM-DD (default: -from)")
+	date := fs.String("date", "", "one UTC day, YYYY-MM-DD")
+	legacy := fs.String("legacy-date", "", "a legacy daily digest's day, YYYY-MM-DD")
+	pubFile := fs.String("public-key", "", "the signing key's public key (PEM, DER or base64 DER)")
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "verify-audit: "+format+"\n", a...)
 		fmt.Fprint(stderr, usage)
 		return exitError
 	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			return exitError
+		}
+		return fail("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *date != "" {
+		if *from != "" || *to != "" {
+			return fail("-date and -from/-to exclude each other")
+		}
+		*from, *to = *date, *date
+	}
+	if *to == "" {
+		*to = *from
+	}
+	if *legacy == "" && *from == "" {
+		return fail("-from (or -date) is required")
+	}
 	var missing []string
-	for _, name := range []string{"AUDIT_TABLE_NAME", "DIGEST_KEY_ID", "AWS_REGION"} {
+	for _, name := range []string{config.EnvTable, "AWS_REGION"} {
 		if getenv(name) == "" {
 			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "verify-audit: %s not set\n%s", strings.Join(missing, ", "), usage)
-		return exitError
+		return fail("%s not set", strings.Join(missing, ", "))
 	}
-
-	// The SDK's own logger is silenced: its warnings (a response body that could not be drained) are
-	// not findings, and stdout holds the findings and the summary only. Every failure still comes
-	// back as an error, which stderr reports.
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(getenv("AWS_REGION")), config.WithLogger(logging.Nop{}))
+	env := map[string]string{}
+	for _, k := range []string{"AWS_REGION", config.EnvTable, config.EnvDigestKey, config.EnvTagKey, config.EnvSigningKey,
+		config.EnvAuditBucket, config.EnvDynamoDBEndpoint, config.EnvKMSEndpoint, config.EnvS3Endpoint,
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		if v := getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	cfg, err := config.FromMap(env)
+	if err != nil {
+		return fail("%v", err)
+	}
+	awsCfg, err := cfg.AWS(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "verify-audit: AWS configuration: %v\n", err)
 		return exitError
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := getenv("DYNAMODB_ENDPOINT"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
-	keys := kms.NewFromConfig(cfg, func(o *kms.Options) {
-		if ep := getenv("KMS_ENDPOINT"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})
-	store := audit.New(audit.Config{DB: db, Table: getenv("AUDIT_TABLE_NAME"), MAC: keys, DigestKeyID: getenv("DIGEST_KEY_ID")})
+	// The SDK's own logger is silenced: its warnings (a response body that could not be drained) are
+	// not findings, and stdout holds the findings and the summary only. Every failure still comes
+	// back as an error, which stderr reports.
+	awsCfg.Logger = logging.Nop{}
+	db, keys := cfg.DynamoDB(awsCfg), cfg.KMS(awsCfg)
+	if *legacy != "" {
+		return runLegacy(ctx, *legacy, audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: keys, DigestKeyID: cfg.DigestKeyID}), cfg, stdout, stderr)
+	}
 
-	fmt.Fprintf(stderr, "verify-audit: %s in table %s\n", *date, getenv("AUDIT_TABLE_NAME"))
-	rep, err := store.VerifyWithProgress(ctx, *date, func(n int) {
+	first, err1 := time.Parse("2006-01-02", *from)
+	last, err2 := time.Parse("2006-01-02", *to)
+	if err1 != nil || err2 != nil {
+		return fail("days must be YYYY-MM-DD")
+	}
+	if last.Before(first) {
+		return fail("-to is before -from")
+	}
+
+	var pemBytes []byte
+	switch {
+	case *pubFile != "":
+		if pemBytes, err = os.ReadFile(*pubFile); err != nil {
+			return fail("read the public key: %v", err)
+		}
+	case cfg.SigningKeyID != "":
+		out, err := keys.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(cfg.SigningKeyID)})
+		if err != nil {
+			fmt.Fprintf(stderr, "verify-audit: get the public key of %s: %v\n", cfg.SigningKeyID, err)
+			return exitError
+		}
+		pemBytes = out.PublicKey
+		fmt.Fprintf(stderr, "verify-audit: public key from KMS (%s)\n", cfg.SigningKeyID)
+	default:
+		return fail("-public-key (or SIGNING_KEY_ID) is required")
+	}
+	pub, err := audit.ParsePublicKey(pemBytes)
+	if err != nil {
+		return fail("%v", err)
+	}
+	scfg := audit.Config{DB: db, Table: cfg.Table, PublicKey: pub, Now: now}
+	var notChecked []string
+	if cfg.TagKeyID != "" {
+		scfg.TagChecker = envelope.NewTagger(keys, cfg.TagKeyID, envelope.Options{})
+	} else {
+		notChecked = append(notChecked, "record tags (TAG_KEY_ID not set)")
+	}
+	if cfg.AuditBucket != "" {
+		scfg.Anchor = &anchor.S3{Client: cfg.S3(awsCfg), Bucket: cfg.AuditBucket}
+	} else {
+		notChecked = append(notChecked, "the digest bucket (AUDIT_BUCKET_NAME not set)")
+	}
+	for _, n := range notChecked {
+		fmt.Fprintf(stderr, "verify-audit: NOT checking %s\n", n)
+	}
+	store := audit.New(scfg)
+
+	firstP := audit.PeriodOf(first)
+	lastP := audit.PeriodOf(last.Add(24*time.Hour - audit.PeriodLength))
+	fmt.Fprintf(stderr, "verify-audit: periods %s to %s in table %s\n", firstP, lastP, cfg.Table)
+	rep, err := store.VerifyPeriods(ctx, firstP, lastP, func(f audit.Finding) {
+		fmt.Fprintln(stdout, f.String())
+	}, func(period string, records int) {
+		fmt.Fprintf(stderr, "verify-audit: %s %d records\n", period, records)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "verify-audit: %v\n", err)
+		return exitError
+	}
+	head := rep.Head
+	if head == "" {
+		head = "none"
+	}
+	fmt.Fprintf(stdout, "%s..%s: %d periods, %d digested, %d not due yet, %d before the chain, %d records, head %s",
+		firstP, lastP, rep.Periods, rep.Digested, rep.Pending, rep.BeforeChain, rep.Records, head)
+	if len(notChecked) > 0 {
+		fmt.Fprintf(stdout, ", not checked: %s", strings.Join(notChecked, "; "))
+	}
+	if rep.Findings == 0 {
+		fmt.Fprintln(stdout, ": intact")
+		return exitIntact
+	}
+	plural := "s"
+	if rep.Findings == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(stdout, ": TAMPERED, %d finding%s\n", rep.Findings, plural)
+	return exitTampered
+}
+
+// runLegacy verifies a daily digest of the format before the hourly chain (a KMS HMAC, checked with
+// kms:VerifyMac).
+func runLegacy(ctx context.Context, day string, store *audit.Store, cfg config.Config, stdout, stderr io.Writer) int {
+	if cfg.DigestKeyID == "" {
+		fmt.Fprintf(stderr, "verify-audit: -legacy-date needs DIGEST_KEY_ID\n%s", usage)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "verify-audit: legacy daily digest of %s in table %s\n", day, cfg.Table)
+	rep, err := store.VerifyWithProgress(ctx, day, func(n int) {
 		fmt.Fprintf(stderr, "verify-audit: %d records read\n", n)
 	})
 	if err != nil {
@@ -120,10 +244,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "intact")
 		return exitIntact
 	}
-	plural := "s"
-	if len(rep.Findings) == 1 {
-		plural = ""
-	}
-	fmt.Fprintf(stdout, "TAMPERED, %d finding%s\n", len(rep.Findings), plural)
+	fmt.Fprintf(stdout, "TAMPERED, %d findings\n", len(rep.Findings))
 	return exitTampered
 }

@@ -68,6 +68,7 @@ func newStack(t *testing.T, credentials string) *stack {
 	s.env = map[string]string{
 		config.EnvTable:             s.table,
 		config.EnvDataKey:           keyID,
+		config.EnvTagKey:            testenv.SymmetricKey(t, kmsc),
 		config.EnvWhatConvertsURL:   srv.URL + "/api/v1",
 		config.EnvWhatConvertsLocal: credentials,
 		config.EnvDynamoDBEndpoint:  os.Getenv("DYNAMODB_ENDPOINT"),
@@ -91,7 +92,7 @@ func newStack(t *testing.T, credentials string) *stack {
 		}
 	}
 	enc := envelope.New(kmsc, keyID, envelope.Options{})
-	s.audit = audit.New(audit.Config{DB: db, Table: s.table, Sealer: enc, Opener: enc})
+	s.audit = audit.New(audit.Config{DB: db, Table: s.table, Sealer: enc, Opener: enc, Tagger: envelope.NewTagger(kmsc, keyID, envelope.Options{})})
 	t.Cleanup(func() {
 		// Every test on a stack also shows that its log lines hold no PHI.
 		if marker, ok := findPHI(s.logs.String()); ok {

@@ -23,11 +23,19 @@ const recordDomain = "wcbridge-audit-record/v1\n"
 
 // unhashed are the only attributes of an audit item outside its hash: the hash itself, and the outbox
 // index attributes that MarkPublished removes (the one mutation the store makes to an audit item).
-var unhashed = map[string]bool{attrHash: true, table.OutboxPK: true, table.OutboxSK: true}
+// The tag and its wrapped key are outside it too: the tag is computed over the hash.
+var unhashed = map[string]bool{attrHash: true, attrTag: true, attrTagKey: true, table.OutboxPK: true, table.OutboxSK: true}
+
+// tagDomain opens the message a record's tag covers.
+const tagDomain = "wcbridge-audit-tag/v1\n"
+
+// TagMessage is what a record's tag is the MAC of: "wcbridge-audit-tag/v1\n" and the record hash
+// ("sha256:<hex>"), which covers every other attribute of the record, its ID included.
+func TagMessage(recordHash string) []byte { return []byte(tagDomain + recordHash) }
 
 // RecordHash is the hash of an audit item as stored: "sha256:" and the lowercase hex SHA-256 of its
 // canonical encoding (see doc.go). Every attribute counts, including ones the store never writes, so
-// an attribute added by hand is an edit; only hash, outbox_pk and outbox_sk are left out.
+// an attribute added by hand is an edit; only hash, tag, tag_key, outbox_pk and outbox_sk are left out.
 func RecordHash(item map[string]types.AttributeValue) (string, error) {
 	var b bytes.Buffer
 	b.WriteString(recordDomain)

@@ -74,9 +74,30 @@
 // Every attribute counts, also one the store never writes, so an attribute added by hand is an edit.
 // The hash covers the ciphertext, the index keys and the TTL.
 //
-// # Daily digest
+// # Record tags
 //
-// After a UTC day is over (SettleTime), BuildDigest reads the day's records in key order (by-day index,
+// Every record is tagged at write time: tag = HMAC-SHA-256(k, "wcbridge-audit-tag/v1\n" || hash), with
+// k a tag key that KMS generates under the tag key (TAG_KEY_ID, not the data key) and that the writer
+// reuses with the data keys' bounds (Config.Tagger, shared/envelope's Tagger). The item carries tag
+// (B) and tag_key (B, the wrapped k), both outside the hash. Someone who can write the table but not
+// use the tag key cannot tag an inserted or re-hashed record. A store without a Tagger writes nothing.
+//
+// # Period digests
+//
+// Every hour (period "YYYY-MM-DDTHH", UTC) is digested once it has been over SettleTime, empty hours
+// too, by AuditDigestFunction alone (BuildDue, BuildPeriod): the Merkle root over the period's
+// leaves SHA-256(0x00 || "<received_at>#<record_id>" || 0x00 || record_hash), in key order, a
+// statement (PeriodDigest.Statement) naming the previous period's digest, signed with an
+// ECC_NIST_P256 KMS key, written once to the table (digest#<period>, conditional) and to the Anchor
+// (an S3 Object Lock bucket, package anchor). The builder refuses to rebuild a period that has a
+// digest in either, and to restart the chain once started. VerifyPeriods checks a range with the
+// public key alone, table against anchor, tags, leaves and records, streaming records and leaves side
+// by side. Refused webhooks are counted per minute and status (CountRejection), not recorded one by
+// one. docs/audit.md says what this proves and how an auditor checks it.
+//
+// # Daily digest (legacy)
+//
+// Before the hourly chain, and still built by the daily report: after a UTC day is over (SettleTime), BuildDigest reads the day's records in key order (by-day index,
 // received_at then record ID, merged across shards) and computes the RFC 6962 Merkle tree hash over
 // leaves SHA-256(0x00 || record_id || 0x00 || record_hash), nodes SHA-256(0x01 || left || right), the
 // empty tree SHA-256(""). Its statement (see Digest.Statement) names the day, the record count, the

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
@@ -145,15 +148,18 @@ func newEnv(t *testing.T, withMAC bool) *env {
 	e.db = testenv.DynamoDB(t)
 	e.table = testenv.Table(t, e.db)
 	sealer := newGCMSealer(t)
+	k := testenv.KMS(t)
+	tagger := envelope.NewTagger(k, testenv.SymmetricKey(t, k), envelope.Options{})
 	e.cfg = audit.Config{
-		DB:     testenv.DynamoDB(t, e.reqs.option),
-		Table:  e.table,
-		Sealer: sealer,
-		Opener: sealer,
-		Now:    e.clock.Now,
+		DB:         testenv.DynamoDB(t, e.reqs.option),
+		Table:      e.table,
+		Sealer:     sealer,
+		Opener:     sealer,
+		Tagger:     tagger,
+		TagChecker: tagger,
+		Now:        e.clock.Now,
 	}
 	if withMAC {
-		k := testenv.KMS(t)
 		e.cfg.MAC, e.cfg.DigestKeyID = k, testenv.HMACKey(t, k)
 	}
 	e.store = audit.New(e.cfg)
@@ -179,4 +185,21 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return c
+}
+
+// hmacTagger stands in for envelope.Tagger in unit tests: HMAC-SHA-256 under one fixed key.
+type hmacTagger struct{}
+
+var hmacTagKey = bytes.Repeat([]byte{9}, 32)
+
+func (hmacTagger) Tag(_ context.Context, msg []byte) ([]byte, []byte, error) {
+	m := hmac.New(sha256.New, hmacTagKey)
+	m.Write(msg)
+	return []byte("unit-test-tag-key"), m.Sum(nil), nil
+}
+
+func (hmacTagger) Check(_ context.Context, wrapped, msg, tag []byte) (bool, error) {
+	m := hmac.New(sha256.New, hmacTagKey)
+	m.Write(msg)
+	return string(wrapped) == "unit-test-tag-key" && hmac.Equal(m.Sum(nil), tag), nil
 }

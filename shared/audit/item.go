@@ -31,14 +31,16 @@ const (
 	attrHasQuote    = "has_quote_value"
 	attrHasSales    = "has_sales_value"
 	attrChanged     = "changed_fields"
+	attrPolicy      = "policy_version"
 	attrReplayID    = "replay_id"
 	attrWindowFrom  = "window_from"
 	attrWindowTo    = "window_to"
 	attrEvents      = "events"
 	attrDryRun      = "dry_run"
-	attrPolicy      = "policy_version"
 	attrPHI         = "phi"
 	attrHash        = "hash"
+	attrTag         = "tag"
+	attrTagKey      = "tag_key"
 )
 
 // recordIDOf returns the record ID an audit item's partition key names ("audit#<id>"), or the whole
@@ -174,6 +176,9 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 		return i, err == nil
 	}
 	var ok bool
+	if r.Count, ok = num(attrCount); !ok {
+		return fail(attrCount)
+	}
 	if r.ProfileID, ok = num(attrProfileID); !ok {
 		return fail(attrProfileID)
 	}

@@ -54,16 +54,28 @@ func (s *Store) dayItems(ctx context.Context, day string, fn func(map[string]typ
 	if _, err := parseDay(day); err != nil {
 		return err
 	}
+	return s.indexItems(ctx, day, "", fn)
+}
+
+// indexItems streams the items of a day's by-day index whose sort key begins with prefix (all of
+// them when it is empty; "<YYYY-MM-DD>T<HH>:" for one hour), in key order, merged across shards.
+func (s *Store) indexItems(ctx context.Context, day, prefix string, fn func(map[string]types.AttributeValue) error) error {
 	h := make(cursorHeap, 0, table.Shards)
 	for shard := range table.Shards {
-		c := &cursor{sortKey: table.DaySK, input: &dynamodb.QueryInput{
+		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.cfg.Table),
 			IndexName:                 aws.String(table.IndexByDay),
 			KeyConditionExpression:    aws.String("#p = :p"),
 			ExpressionAttributeNames:  map[string]string{"#p": table.DayPK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":p": sAttr(table.DayPartition(day, shard))},
 			Limit:                     aws.Int32(dayPageSize),
-		}}
+		}
+		if prefix != "" {
+			in.KeyConditionExpression = aws.String("#p = :p AND begins_with(#s, :prefix)")
+			in.ExpressionAttributeNames["#s"] = table.DaySK
+			in.ExpressionAttributeValues[":prefix"] = sAttr(prefix)
+		}
+		c := &cursor{sortKey: table.DaySK, fetch: true, input: in}
 		if err := c.fill(ctx, s); err != nil {
 			return err
 		}
@@ -102,20 +114,24 @@ func (s *Store) merge(ctx context.Context, h cursorHeap, fn func(map[string]type
 type cursor struct {
 	input   *dynamodb.QueryInput
 	sortKey string // the index's sort key attribute
+	fetch   bool   // the index holds keys only: read the items it names from the table
 	items   []map[string]types.AttributeValue
 	done    bool
 }
 
-// fill fetches pages until it has items or the shard is exhausted: the index's keys, then the
-// items they name, in the index's order.
+// fill fetches pages until it has items or the shard is exhausted, in the index's order: with
+// fetch, the index's keys and then the items they name.
 func (c *cursor) fill(ctx context.Context, s *Store) error {
 	for len(c.items) == 0 && !c.done {
 		out, err := s.cfg.DB.Query(ctx, c.input)
 		if err != nil {
 			return fmt.Errorf("audit: query %s index: %w", aws.ToString(c.input.IndexName), err)
 		}
-		if c.items, err = s.items(ctx, out.Items); err != nil {
-			return err
+		c.items = out.Items
+		if c.fetch {
+			if c.items, err = s.items(ctx, out.Items); err != nil {
+				return err
+			}
 		}
 		c.input.ExclusiveStartKey = out.LastEvaluatedKey
 		c.done = len(out.LastEvaluatedKey) == 0

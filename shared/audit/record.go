@@ -82,6 +82,9 @@ type Record struct {
 	WindowTo   time.Time
 	Events     int64
 	DryRun     bool
+	// A rejection count (Action ActionRejections): how many deliveries were refused in its minute
+	// with its Status (see Store.CountRejection); 0 for every other record, each of which is one.
+	Count int64
 
 	// Set by the store.
 	Sealed  []byte // the sealed PHI part (nil when the record has none); OpenPayload opens it

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"time"
@@ -44,6 +45,19 @@ type MAC interface {
 
 var _ MAC = (*kms.Client)(nil)
 
+// Tagger tags records at write time: a MAC over the record hash under a tag key that KMS wraps under
+// its own key, returned with its wrapped form (shared/envelope's Tagger is one). It calls KMS once per
+// tag key, never per record, and gives writers nothing to read records back with.
+type Tagger interface {
+	Tag(ctx context.Context, msg []byte) (wrappedKey, tag []byte, err error)
+}
+
+// TagChecker checks a record's tag: it unwraps the tag key (kms:Decrypt on the tag key, never on the
+// data key) and compares. A tag or wrapped key that does not verify is (false, nil).
+type TagChecker interface {
+	Check(ctx context.Context, wrappedKey, msg, tag []byte) (bool, error)
+}
+
 // Config is what a Store needs. Only DB and Table are always required; each function sets what it
 // may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID for digests.
 type Config struct {
@@ -52,7 +66,13 @@ type Config struct {
 	Sealer      Sealer
 	Opener      Opener
 	MAC         MAC
-	DigestKeyID string           // the HMAC_256 KMS key (ID, ARN or alias) that MACs the digests
+	DigestKeyID string           // the HMAC_256 KMS key of the legacy daily digests (VerifyMac)
+	Tagger      Tagger           // writers: tags every record (required to write records)
+	TagChecker  TagChecker       // verifiers: checks record tags
+	Signer      Signer           // the digest role: signs period digests (kms:Sign)
+	SigningKey  string           // the ECC_NIST_P256 KMS key (ID, ARN or alias) that signs period digests
+	PublicKey   *ecdsa.PublicKey // verifiers: the signing key's public key (offline verification)
+	Anchor      Anchor           // the write-once copy of each period digest outside the table (S3 Object Lock)
 	Now         func() time.Time // defaults to time.Now
 	// LegacyKeysBefore: a webhook event whose last_updated is before it is also looked for under the
 	// key it had before the body hash joined the de-duplication key (see RecordIfNew). Zero: never.
@@ -134,6 +154,15 @@ func (s *Store) build(ctx context.Context, r Record, payload []byte, extra func(
 	}
 	item[attrHash] = sAttr(h)
 	r.Hash = h
+	if s.cfg.Tagger == nil {
+		return Record{}, nil, fmt.Errorf("%w: no Tagger: every record is tagged", ErrNotConfigured)
+	}
+	wrapped, tag, err := s.cfg.Tagger.Tag(ctx, TagMessage(h))
+	if err != nil {
+		return Record{}, nil, fmt.Errorf("audit: tag record %s: %w", r.ID, err)
+	}
+	item[attrTag] = &types.AttributeValueMemberB{Value: tag}
+	item[attrTagKey] = &types.AttributeValueMemberB{Value: wrapped}
 	_, r.Pending = item[table.OutboxPK]
 	return r, item, nil
 }

@@ -434,7 +434,7 @@ func TestWritesReadNothingBack(t *testing.T) {
 		stored = in.Item
 		return &dynamodb.PutItemOutput{}, nil
 	}}
-	store := audit.New(audit.Config{DB: db, Table: "t", Sealer: newGCMSealer(t)})
+	store := audit.New(audit.Config{DB: db, Table: "t", Sealer: newGCMSealer(t), Tagger: hmacTagger{}})
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	k := newLeadKey(999)
 	if _, isNew, err := store.RecordIfNew(ctx(t), k, webhook(at, "req-9"), leadPayload); err != nil || !isNew {

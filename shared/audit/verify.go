@@ -31,16 +31,23 @@ const (
 // Finding is one thing wrong with a day's trail. Detail holds IDs and hashes only, never PHI.
 type Finding struct {
 	Kind     FindingKind
-	RecordID string // the record concerned; empty for a finding about the digest
+	Period   string // the period (YYYY-MM-DDTHH) concerned; empty for a legacy daily digest's finding
+	RecordID string // the record concerned; empty for a finding about a digest or a period
 	Detail   string
 }
 
+// String is the finding as one line: kind, the record or else the period, and the detail (which
+// names the period of a record finding).
 func (f Finding) String() string {
-	id := f.RecordID
-	if id == "" {
-		id = "-"
+	switch {
+	case f.RecordID != "" && f.Period != "":
+		return fmt.Sprintf("%s %s %s (period %s)", f.Kind, f.RecordID, f.Detail, f.Period)
+	case f.RecordID != "":
+		return fmt.Sprintf("%s %s %s", f.Kind, f.RecordID, f.Detail)
+	case f.Period != "":
+		return fmt.Sprintf("%s %s %s", f.Kind, f.Period, f.Detail)
 	}
-	return fmt.Sprintf("%s %s %s", f.Kind, id, f.Detail)
+	return fmt.Sprintf("%s - %s", f.Kind, f.Detail)
 }
 
 // Report is the outcome of verifying one day.

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -36,6 +37,10 @@ const (
 	EnvTable                = "AUDIT_TABLE_NAME"
 	EnvDataKey              = "DATA_KEY_ID"
 	EnvDigestKey            = "DIGEST_KEY_ID"
+	EnvTagKey               = "TAG_KEY_ID"
+	EnvSigningKey           = "SIGNING_KEY_ID"
+	EnvAuditBucket          = "AUDIT_BUCKET_NAME"
+	EnvS3Endpoint           = "S3_ENDPOINT"
 	EnvEventBus             = "EVENT_BUS_NAME"
 	EnvWhatConvertsURL      = "WHATCONVERTS_BASE_URL"
 	EnvReportProfiles       = "REPORT_PROFILE_IDS"
@@ -79,7 +84,10 @@ type Config struct {
 	Region            string
 	Table             string
 	DataKeyID         string
-	DigestKeyID       string
+	DigestKeyID       string // the HMAC key of the legacy daily digests
+	TagKeyID          string // the symmetric key that wraps record tag keys
+	SigningKeyID      string // the ECC_NIST_P256 key that signs period digests
+	AuditBucket       string // the S3 Object Lock bucket that anchors period digests
 	EventBus          string
 	WhatConvertsURL   string
 	ReportProfiles    []int64
@@ -115,8 +123,9 @@ type Config struct {
 	KMSEndpoint         string
 	EventBridgeEndpoint string
 	SecretsEndpoint     string
-	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
 	SSMEndpoint         string
+	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
+	S3Endpoint          string
 
 	lookup func(string) (string, bool)
 }
@@ -136,15 +145,19 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 		Table:               get(EnvTable),
 		DataKeyID:           get(EnvDataKey),
 		DigestKeyID:         get(EnvDigestKey),
+		TagKeyID:            get(EnvTagKey),
+		SigningKeyID:        get(EnvSigningKey),
+		AuditBucket:         get(EnvAuditBucket),
+		S3Endpoint:          get(EnvS3Endpoint),
 		EventBus:            get(EnvEventBus),
 		WhatConvertsURL:     get(EnvWhatConvertsURL),
 		DynamoDBEndpoint:    get(EnvDynamoDBEndpoint),
 		KMSEndpoint:         get(EnvKMSEndpoint),
 		EventBridgeEndpoint: get(EnvEventBridgeEndpoint),
 		SecretsEndpoint:     get(EnvSecretsEndpoint),
+		SSMEndpoint:         get(EnvSSMEndpoint),
 		LambdaEndpoint:      get(EnvLambdaEndpoint),
 		FunctionName:        get(EnvLambdaFunctionName),
-		SSMEndpoint:         get(EnvSSMEndpoint),
 		ReportBudgetShare:   defaultReportBudgetPart,
 		CallerBudgetShare:   defaultCallerBudgetPart,
 
@@ -236,6 +249,7 @@ func (c Config) Require(names ...string) error {
 	have := map[string]string{
 		EnvTable: c.Table, EnvDataKey: c.DataKeyID, EnvDigestKey: c.DigestKeyID, EnvEventBus: c.EventBus,
 		EnvLambdaFunctionName: c.FunctionName,
+		EnvTagKey:             c.TagKeyID, EnvSigningKey: c.SigningKeyID, EnvAuditBucket: c.AuditBucket,
 	}
 	var missing []string
 	for _, n := range names {
@@ -271,7 +285,8 @@ func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 
 func (c Config) local() bool {
 	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.SecretsEndpoint != "" ||
-		c.LambdaEndpoint != ""
+		c.LambdaEndpoint != "" ||
+		c.S3Endpoint != ""
 }
 
 // Deployed reports whether the function runs in Lambda against AWS itself: Lambda names the
@@ -289,6 +304,14 @@ func (c Config) DynamoDB(cfg aws.Config) *dynamodb.Client {
 // KMS is a KMS client, at the local endpoint when one is set.
 func (c Config) KMS(cfg aws.Config) *kms.Client {
 	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint(c.KMSEndpoint) })
+}
+
+// S3 is an S3 client, at the local endpoint when one is set (path-style there, as local servers need).
+func (c Config) S3(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = endpoint(c.S3Endpoint)
+		o.UsePathStyle = c.S3Endpoint != ""
+	})
 }
 
 // EventBridge is an EventBridge client, at the local endpoint when one is set.

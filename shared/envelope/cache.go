@@ -1,49 +1,47 @@
 package envelope
 
-import (
-	"container/list"
-	"crypto/cipher"
-)
+import "container/list"
 
-// lru holds unwrapped data keys (as ready ciphers) by wrapped blob, evicting the least recently used
-// beyond its size. Not safe for concurrent use: the Encryptor's mutex guards it.
-type lru struct {
+// lru holds unwrapped keys (as ready ciphers or MAC keys) by wrapped blob, evicting the least recently
+// used beyond its size. Not safe for concurrent use: its owner's mutex guards it.
+type lru[V any] struct {
 	max   int
-	order *list.List // front = most recently used; values are *lruEntry
+	order *list.List // front = most recently used; values are *lruEntry[V]
 	byKey map[string]*list.Element
 }
 
-type lruEntry struct {
-	key  string
-	aead cipher.AEAD
+type lruEntry[V any] struct {
+	key   string
+	value V
 }
 
-func newLRU(max int) *lru {
-	return &lru{max: max, order: list.New(), byKey: make(map[string]*list.Element, max)}
+func newLRU[V any](max int) *lru[V] {
+	return &lru[V]{max: max, order: list.New(), byKey: make(map[string]*list.Element, max)}
 }
 
-func (c *lru) get(wrapped []byte) (cipher.AEAD, bool) {
+func (c *lru[V]) get(wrapped []byte) (V, bool) {
 	el, ok := c.byKey[string(wrapped)] // the compiler does not allocate for this conversion
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*lruEntry).aead, true
+	return el.Value.(*lruEntry[V]).value, true
 }
 
-func (c *lru) add(key string, aead cipher.AEAD) {
+func (c *lru[V]) add(key string, value V) {
 	if el, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(el)
-		el.Value.(*lruEntry).aead = aead
+		el.Value.(*lruEntry[V]).value = value
 		return
 	}
-	c.byKey[key] = c.order.PushFront(&lruEntry{key: key, aead: aead})
+	c.byKey[key] = c.order.PushFront(&lruEntry[V]{key: key, value: value})
 	for c.order.Len() > c.max {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
 		// Dropping the last reference is all Go allows here: see "Key material in memory".
-		delete(c.byKey, oldest.Value.(*lruEntry).key)
+		delete(c.byKey, oldest.Value.(*lruEntry[V]).key)
 	}
 }
 
-func (c *lru) len() int { return c.order.Len() }
+func (c *lru[V]) len() int { return c.order.Len() }

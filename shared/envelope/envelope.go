@@ -101,7 +101,7 @@ type Encryptor struct {
 	mu      sync.Mutex
 	current *sealKey           // the data key Seal uses now, or nil
 	gen     *flight            // the GenerateDataKey in progress, or nil
-	cache   *lru               // unwrapped data keys for Open, by wrapped blob
+	cache   *lru[cipher.AEAD]  // unwrapped data keys for Open, by wrapped blob
 	opening map[string]*flight // Decrypts in progress, by wrapped blob
 }
 
@@ -149,7 +149,7 @@ func New(k KMS, keyID string, opts Options) *Encryptor {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	e.cache = newLRU(size)
+	e.cache = newLRU[cipher.AEAD](size)
 	return e
 }
 

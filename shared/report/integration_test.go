@@ -21,6 +21,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
@@ -51,15 +52,16 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 // env is a table on dynalite, a digest key on local-kms and a WhatConverts simulator with profiles
 // 1001, 1002 and 1003 (a profile key each), all on one clock.
 type env struct {
-	db    *dynamodb.Client
-	kms   *kms.Client
-	table string
-	mac   string
-	sim   *wcsim.Sim
-	url   string
-	clock *clock
-	keys  map[int64]wcsim.Key
-	logs  *testenv.Logs
+	db     *dynamodb.Client
+	kms    *kms.Client
+	table  string
+	mac    string
+	tagKey string
+	sim    *wcsim.Sim
+	url    string
+	clock  *clock
+	keys   map[int64]wcsim.Key
+	logs   *testenv.Logs
 }
 
 func newEnv(t *testing.T) *env {
@@ -67,6 +69,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &testenv.Logs{}}
 	e.table = testenv.Table(t, e.db)
 	e.mac = testenv.HMACKey(t, e.kms)
+	e.tagKey = testenv.SymmetricKey(t, e.kms)
 	e.sim = wcsim.New(wcsim.Options{Now: e.clock.Now, Seed: 28})
 	e.sim.SetAccountName(2001, "Synthetic Health Group")
 	e.keys = map[int64]wcsim.Key{}
@@ -110,12 +113,14 @@ func (e *env) daily(t *testing.T, profiles string) *Daily {
 // get is GET /reports as shared/wiring builds it, on the test's clock and logs, with a policy that
 // allows everything.
 func (e *env) get() *Get {
-	return &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now}),
+	return &Get{Reports: NewStore(e.db, e.table), Audit: audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now,
+		Tagger: envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})}),
 		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
 }
 
 func (e *env) auditStore() *audit.Store {
-	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now})
+	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now,
+		Tagger: envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})})
 }
 
 // reportItems scans the table for report items.

@@ -333,7 +333,8 @@ func (a *auditTally) add(r audit.Record) {
 		case audit.OutcomeDuplicate:
 			a.s.Webhooks.Duplicates++
 		default:
-			a.s.Webhooks.Rejected++
+			// A rejection count stands for Count refused deliveries (audit.Store.CountRejection).
+			a.s.Webhooks.Rejected += max(1, r.Count)
 		}
 	case audit.KindAction:
 		o, counted := a.s.Actions[r.Action]

@@ -9,6 +9,7 @@
 //	report            report#<YYYY-MM-DD>                report    2,192 days
 //	digest            digest#<YYYY-MM-DD>                digest|leaves#NNNN  2,192 days
 //	replay job        replay#<replay_id>                 replay    30 days
+//	period digest     digest#<YYYY-MM-DDTHH>             digest|leaves#NNNN  2,192 days
 //
 // Audit records are keyed by their own ID so that a write-once conditional put on that key can decide
 // "new or duplicate" in one request (webhook event IDs are derived from the de-duplication key).
@@ -82,6 +83,11 @@ var OutboxAttributes = []string{
 	"kind", "event_id", "trigger", "profile_id", "account_id", "lead_type", "lead_ids", "received_at",
 	"last_updated", "quotable", "has_quote_value", "has_sales_value", "changed_fields",
 }
+
+// TriggerAttributes are what the by-trigger index carries besides the keys: an event's bus detail
+// and who recorded it, so that a replay walks and counts a window (filtered by profile) from the
+// index alone, never reading the sealed part. Trigger samples read the records themselves.
+var TriggerAttributes = append([]string{"actor", "action", "outcome"}, OutboxAttributes...)
 
 // Shards is how many partitions a day's (or a trigger's, or the outbox's) index entries spread over.
 // At 1,000 writes/s that is ~63 writes/s per partition, far below DynamoDB's 1,000 WCU per partition.
@@ -218,7 +224,7 @@ func Definition(name string) *dynamodb.CreateTableInput {
 		KeySchema: key(PK, SK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(IndexByDay, DayPK, DaySK),
-			gsi(IndexByTrigger, TriggerPK, TriggerSK),
+			gsi(IndexByTrigger, TriggerPK, TriggerSK, TriggerAttributes...),
 			gsi(IndexOutbox, OutboxPK, OutboxSK, OutboxAttributes...),
 		},
 	}

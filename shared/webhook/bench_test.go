@@ -82,7 +82,8 @@ func BenchmarkIngest(b *testing.B) {
 		return &eventbridge.PutEventsOutput{Entries: make([]ebtypes.PutEventsResultEntry, len(in.Entries))}, nil
 	}}
 	h := &Ingest{
-		Tokens: tokens, Store: audit.New(audit.Config{DB: fakeDB{}, Table: "bench", Sealer: enc}), Bus: bus,
+		Tokens: tokens, Store: audit.New(audit.Config{DB: fakeDB{}, Table: "bench", Sealer: enc,
+			Tagger: envelope.NewTagger(newFakeKMS(), "bench-tag-key", envelope.Options{})}), Bus: bus,
 		EventBus: testBus, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	req := post(fixture(b, fixtureNew, nil), tokenCurrent)

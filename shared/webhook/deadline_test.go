@@ -85,7 +85,8 @@ func invocation(t *testing.T) (context.Context, time.Time) {
 func ingestOver(t *testing.T, db audit.DB, bus Bus) *Ingest {
 	t.Helper()
 	h := unitIngest(t, fakeRecorder{}, bus)
-	h.Store = audit.New(audit.Config{DB: db, Table: "t", Sealer: envelope.New(newFakeKMS(), "test-key", envelope.Options{})})
+	h.Store = audit.New(audit.Config{DB: db, Table: "t", Sealer: envelope.New(newFakeKMS(), "test-key", envelope.Options{}),
+		Tagger: envelope.NewTagger(newFakeKMS(), "tag-key", envelope.Options{})})
 	h.DeadlineMargin = invocationMargin
 	return h
 }

@@ -46,8 +46,8 @@ func newEnv(t testing.TB) *env {
 	}
 	e := &env{
 		t: t, db: db, ddb: counter, table: name, enc: enc, bus: &recordingBus{},
-		writer:  audit.New(audit.Config{DB: db, Table: name, Sealer: enc}),
-		reader:  audit.New(audit.Config{DB: db, Table: name, Sealer: enc, Opener: enc}),
+		writer:  audit.New(audit.Config{DB: db, Table: name, Sealer: enc, Tagger: envelope.NewTagger(k, testenv.SymmetricKey(t, k), envelope.Options{})}),
+		reader:  audit.New(audit.Config{DB: db, Table: name, Sealer: enc, Opener: enc, Tagger: envelope.NewTagger(k, testenv.SymmetricKey(t, k), envelope.Options{})}),
 		started: time.Now().UTC(),
 	}
 	e.ingest = &Ingest{Tokens: tokens, Store: e.writer, Bus: e.bus.fake(), EventBus: testBus, Log: testLogger()}
@@ -87,6 +87,15 @@ func (e *env) records() []audit.Record {
 		}
 	}
 	return out
+}
+
+// rejections is how many refused deliveries with status the table's rejection counts hold in all.
+func (e *env) rejections(status int) int64 {
+	var n int64
+	for _, r := range e.recordsWhere(func(r audit.Record) bool { return r.Action == audit.ActionRejections && r.Status == status }) {
+		n += r.Count
+	}
+	return n
 }
 
 // recordsWhere are the records that match.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,22 +48,24 @@ func TestIngestChecksTheTokenFirst(t *testing.T) {
 			reqID := fmt.Sprintf("req-token-%d", i)
 			req := post(withLead(t, fixtureNew, int64(900+i), nil), tc.token)
 			req.RequestContext.RequestID = reqID
+			refused := e.rejections(401)
 			resp := e.do(req)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, resp.Body)
-			}
-			recs := e.recordsWhere(func(r audit.Record) bool { return r.RequestID == reqID })
-			if len(recs) != 1 {
-				t.Fatalf("%d audit records of the delivery, want 1", len(recs))
 			}
 			if tc.want == 401 {
 				if code := decodeError(t, resp).Error.Code; code != "unauthorized" {
 					t.Fatalf("code %q", code)
 				}
-				r := recs[0]
-				if r.Outcome != audit.OutcomeRejected || r.Status != 401 || r.Sealed != nil || r.ProfileID != 0 {
-					t.Fatalf("rejection audited as %+v; want rejected, 401, no body, nothing read from it", r)
+				// Counted in the minute's rejection count, which holds nothing read from the request.
+				if n := e.rejections(401); n != refused+1 {
+					t.Fatalf("401 rejections counted %d, want %d", n, refused+1)
 				}
+				return
+			}
+			recs := e.recordsWhere(func(r audit.Record) bool { return r.RequestID == reqID })
+			if len(recs) != 1 {
+				t.Fatalf("%d audit records of the delivery, want 1", len(recs))
 			}
 		})
 	}
@@ -134,6 +137,7 @@ func TestIngestRefusesBadDeliveriesNamingFieldsNotValues(t *testing.T) {
 			if b64 {
 				req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 			}
+			refused := e.rejections(tc.status)
 			resp := e.do(req)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
@@ -152,9 +156,8 @@ func TestIngestRefusesBadDeliveriesNamingFieldsNotValues(t *testing.T) {
 			if tc.mustNotEcho != "" && strings.Contains(resp.Body, tc.mustNotEcho) {
 				t.Fatalf("the answer echoes a value: %s", resp.Body)
 			}
-			recs := e.recordsWhere(func(r audit.Record) bool { return r.RequestID == req.RequestContext.RequestID })
-			if len(recs) != 1 || recs[0].Outcome != audit.OutcomeRejected || recs[0].Status != tc.status || recs[0].Sealed != nil {
-				t.Fatalf("audit records %+v; want one rejected record without a body", recs)
+			if n := e.rejections(tc.status); n != refused+1 {
+				t.Fatalf("%d rejections counted %d, want %d", tc.status, n, refused+1)
 			}
 		})
 	}
@@ -420,5 +423,47 @@ func TestIngestAnswersOnlyAfterTheRecordIsDurable(t *testing.T) {
 	}
 	if n := len(e.bus.entries()); n != 0 {
 		t.Fatalf("%d bus events for an unrecorded delivery", n)
+	}
+}
+
+// security.md S18: a flood of bad-token requests cannot make the table hold a record per request.
+// 10,000 refused deliveries leave one rejection count per minute they span, whose counts are exact.
+func TestABadTokenFloodLeavesBoundedRecordsAndExactCounts(t *testing.T) {
+	e := newEnv(t)
+	before := len(e.records())
+	const flood, workers = 10_000, 16
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < flood; i += workers {
+				req := post(fixture(t, fixtureNew, nil), strings.Repeat("x", 64))
+				req.RequestContext.RequestID = fmt.Sprintf("req-flood-%d", i)
+				if resp := e.do(req); resp.StatusCode == 401 {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() != flood {
+		t.Fatalf("%d of %d refused with 401", refused.Load(), flood)
+	}
+	counts := e.recordsWhere(func(r audit.Record) bool { return r.Action == audit.ActionRejections })
+	var total int64
+	for _, c := range counts {
+		total += c.Count
+		if c.Status != 401 || c.Outcome != audit.OutcomeRejected || c.Sealed != nil {
+			t.Fatalf("rejection count %+v; want 401, rejected, no body", c)
+		}
+	}
+	if total != flood {
+		t.Fatalf("rejection counts sum to %d, want exactly %d", total, flood)
+	}
+	// One item per minute per status: the flood took a few minutes at most here.
+	if added := len(e.records()) - before; added != len(counts) || added > 5 {
+		t.Fatalf("the flood added %d audit items (%d counts); want one per minute it spanned", added, len(counts))
 	}
 }

@@ -22,6 +22,14 @@ type fakeRecorder struct {
 	RecordIfNewFn   func(ctx context.Context, key audit.DedupeKey, r audit.Record, payload []byte) (string, bool, error)
 	AppendFn        func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
 	MarkPublishedFn func(ctx context.Context, eventID string) error
+	CountFn         func(ctx context.Context, at time.Time, status int) (int64, error)
+}
+
+func (f fakeRecorder) CountRejection(ctx context.Context, at time.Time, status int) (int64, error) {
+	if f.CountFn == nil {
+		return 1, nil
+	}
+	return f.CountFn(ctx, at, status)
 }
 
 func (f fakeRecorder) RecordIfNew(ctx context.Context, key audit.DedupeKey, r audit.Record, payload []byte) (string, bool, error) {
@@ -76,7 +84,8 @@ func TestAFailedAuditWriteFailsTheRequest(t *testing.T) {
 		{"the event record cannot be written", fakeRecorder{RecordIfNewFn: failEvent, AppendFn: okAppend}, tokenCurrent},
 		{"the event record and its failure record cannot be written", fakeRecorder{RecordIfNewFn: failEvent, AppendFn: failAppend}, tokenCurrent},
 		{"a redelivery's record cannot be written", fakeRecorder{RecordIfNewFn: dupEvent, AppendFn: failAppend}, tokenCurrent},
-		{"a rejection's record cannot be written", fakeRecorder{RecordIfNewFn: newEvent, AppendFn: failAppend}, "wrong"},
+		{"a rejection cannot be counted", fakeRecorder{RecordIfNewFn: newEvent, AppendFn: okAppend,
+			CountFn: func(context.Context, time.Time, int) (int64, error) { return 0, errTable }}, "wrong"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := unitIngest(t, tc.rec, busThatMustNotBeCalled(t))

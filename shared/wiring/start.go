@@ -48,6 +48,12 @@ func Encryptor(cfg config.Config, ac aws.Config) *envelope.Encryptor {
 	return envelope.New(cfg.KMS(ac), cfg.DataKeyID, envelope.Options{})
 }
 
+// Tagger tags audit records under tag keys wrapped by the tag key (TAG_KEY_ID), with the data keys'
+// reuse bounds; it also checks tags (the verifiers' kms:Decrypt on that key, never on the data key).
+func Tagger(cfg config.Config, ac aws.Config) *envelope.Tagger {
+	return envelope.NewTagger(cfg.KMS(ac), cfg.TagKeyID, envelope.Options{})
+}
+
 // Secret reads a secret. The Secrets Manager client is built only when the secret is read from
 // Secrets Manager, not from its local variable.
 func Secret(ctx context.Context, cfg config.Config, ac aws.Config, s config.Secret) ([]byte, error) {

@@ -43,20 +43,21 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 	}{
 		{"an action needs the table and the data key", "GetLeads", map[string]string{config.EnvTable: "t"}, config.EnvDataKey},
 		{"an action needs the WhatConverts credentials", "CreateLead",
-			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k"}, config.EnvWhatConvertsLocal},
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk"}, config.EnvWhatConvertsLocal},
 		{"an action needs its access policy", "CreateLead",
-			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvWhatConvertsLocal: creds}, config.EnvAccessPolicyParameter},
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsLocal: creds}, config.EnvAccessPolicyParameter},
 		{"an action needs the account its API is in", "CreateLead",
-			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvWhatConvertsLocal: creds,
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsLocal: creds,
 				config.EnvAccessPolicyBuiltin: "local", config.EnvAPIID: "a1b2c3d4e5"}, config.EnvAccountID},
 		{"an action builds from its settings", "CreateLead",
-			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvWhatConvertsLocal: creds,
+			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsLocal: creds,
 				config.EnvAccessPolicyBuiltin: "local", config.EnvAPIID: "a1b2c3d4e5", config.EnvAccountID: "123456789012"}, ""},
 		{"the report needs the digest key", "DailyReport", map[string]string{config.EnvTable: "t"}, config.EnvDigestKey},
 		{"the report without profiles reads no WhatConverts credentials", "DailyReport",
-			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k"}, ""},
+			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk"}, ""},
 		{"the report with profiles needs them", "DailyReport",
-			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
+			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
+		{"every writer needs the tag key", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvTagKey},
 		{"GET /reports needs the table", "GetReport", map[string]string{}, config.EnvTable},
 		{"GET /reports needs its access policy", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvAccessPolicyParameter},
 	} {
@@ -92,7 +93,7 @@ func TestASecretByARNIsReadFromSecretsManager(t *testing.T) {
 	defer sm.Close()
 	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wc-AbCdEf"
 	cfg, err := config.FromMap(map[string]string{
-		config.EnvTable: "t", config.EnvDataKey: "k", config.EnvWhatConvertsARN: arn,
+		config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsARN: arn,
 		config.EnvSecretsEndpoint: sm.URL, config.EnvDynamoDBEndpoint: "http://127.0.0.1:1",
 		config.EnvAccessPolicyBuiltin: "local", config.EnvAPIID: "a1b2c3d4e5", config.EnvAccountID: "123456789012",
 	})

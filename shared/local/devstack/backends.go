@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -81,6 +83,25 @@ func StartBackends(ctx context.Context, opts Options) (*Backends, error) {
 	if err := b.createKeys(ctx, cfg.KMS(awsCfg)); err != nil {
 		return nil, err
 	}
+	if opts.S3Endpoint != "" {
+		// As template.yaml's AuditDigestBucket: versioned, Object Lock, COMPLIANCE six years.
+		c := cfg.S3(awsCfg)
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(auditBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil &&
+			!strings.Contains(err.Error(), "BucketAlready") {
+			return nil, fmt.Errorf("devstack: create the audit digest bucket at %s: %w", opts.S3Endpoint, err)
+		}
+		if _, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
+			Bucket: aws.String(auditBucket),
+			ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
+				ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+				Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
+					Mode: s3types.ObjectLockRetentionModeCompliance, Years: aws.Int32(6),
+				}},
+			},
+		}); err != nil {
+			return nil, fmt.Errorf("devstack: lock the audit digest bucket: %w", err)
+		}
+	}
 
 	url, err := b.serve(b.Bus)
 	if err != nil {
@@ -119,6 +140,9 @@ func SimulatorCredentials() string {
 	return string(b)
 }
 
+// auditBucket is the local audit digest bucket's name.
+const auditBucket = "wcbridge-local-audit-digests"
+
 // createKeys creates the data key (symmetric) and the digest key (HMAC_256), as template.yaml
 // declares them, unless the options name existing ones.
 func (b *Backends) createKeys(ctx context.Context, k *kms.Client) error {
@@ -141,6 +165,22 @@ func (b *Backends) createKeys(ctx context.Context, k *kms.Client) error {
 			Description: aws.String("wcbridge local audit digest MAC key"),
 			KeySpec:     kmstypes.KeySpecHmac256,
 			KeyUsage:    kmstypes.KeyUsageTypeGenerateVerifyMac,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if b.Options.TagKeyID == "" {
+		b.Options.TagKeyID, err = create(&kms.CreateKeyInput{Description: aws.String("wcbridge local audit record tag key")})
+		if err != nil {
+			return err
+		}
+	}
+	if b.Options.SigningKeyID == "" {
+		b.Options.SigningKeyID, err = create(&kms.CreateKeyInput{
+			Description: aws.String("wcbridge local audit digest signing key"),
+			KeySpec:     kmstypes.KeySpecEccNistP256,
+			KeyUsage:    kmstypes.KeyUsageTypeSignVerify,
 		})
 	}
 	return err
@@ -180,6 +220,7 @@ func (b *Backends) baseEnv() map[string]string {
 		"AWS_REGION":                  samtemplate.Region,
 		config.EnvDynamoDBEndpoint:    b.Options.DynamoDBEndpoint,
 		config.EnvKMSEndpoint:         b.Options.KMSEndpoint,
+		config.EnvS3Endpoint:          b.Options.S3Endpoint,
 		config.EnvEventBridgeEndpoint: b.EventBridgeURL,
 	}
 	for k, v := range b.Options.AWSEnv {
@@ -204,6 +245,9 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 		config.EnvTable:          b.Options.Table,
 		config.EnvDataKey:        b.Options.DataKeyID,
 		config.EnvDigestKey:      b.Options.DigestKeyID,
+		config.EnvTagKey:         b.Options.TagKeyID,
+		config.EnvSigningKey:     b.Options.SigningKeyID,
+		config.EnvAuditBucket:    auditBucket,
 		config.EnvReportProfiles: strings.Join(profiles, ","),
 	}
 	if b.Options.EventBus != "" {

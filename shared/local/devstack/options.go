@@ -51,6 +51,9 @@ type Options struct {
 	// DynamoDBEndpoint and KMSEndpoint are the DynamoDB- and KMS-compatible services (dynalite and
 	// local-kms under `make dev`, or real ones). Both are required.
 	DynamoDBEndpoint, KMSEndpoint string
+	// S3Endpoint is the S3-compatible service (moto_server) that holds the audit digest bucket,
+	// created at start; empty: none, and AuditDigestFunction's anchoring fails when invoked.
+	S3Endpoint string
 
 	// WhatConvertsURL is a real WhatConverts API base URL; empty starts the simulator.
 	// WhatConvertsCredentials is its credentials secret (whatconverts.ParseCredentials's JSON),
@@ -75,8 +78,9 @@ type Options struct {
 	Table string
 	// DeleteTableOnClose deletes the table at Close (tests that share one DynamoDB server).
 	DeleteTableOnClose bool
-	// DataKeyID and DigestKeyID are existing KMS keys to use; each empty one is created at start.
-	DataKeyID, DigestKeyID string
+	// DataKeyID, DigestKeyID, TagKeyID and SigningKeyID are existing KMS keys to use; each empty one
+	// is created at start.
+	DataKeyID, DigestKeyID, TagKeyID, SigningKeyID string
 	// EventBus is the bus name the functions publish to. Empty: the template's own value, as `sam
 	// local` resolves it (!Ref LeadEventBus is "LeadEventBus"), which is also the bus the template's
 	// rules listen on locally.

@@ -7,12 +7,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/wcbridge/wcbridge/shared/actions"
+	"github.com/wcbridge/wcbridge/shared/auditjob"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/replay"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 	"github.com/wcbridge/wcbridge/shared/wiring"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirereplay"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
@@ -36,6 +38,7 @@ var registry = map[string]builder{
 	"DailyReportFunction":    handler(wirereport.DailyReport, func(h *report.Daily) any { return h.Handle }),
 	"GetReportFunction":      handler(wirereport.GetReport, func(h *report.Get) any { return h.Handle }),
 	"ReplayFunction":         handler(wirereplay.Replay, func(h *replay.Handler) any { return h.Handle }),
+	"AuditDigestFunction":    handler(wireaudit.AuditDigest, func(h *auditjob.Job) any { return h.Handle }),
 }
 
 func actionHandle(h *actions.Handler) any { return h.Handle }

@@ -157,7 +157,7 @@ func TestRateSchedulesRunAndCronSchedulesDoNot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]time.Duration{"DailyReportFunction": 0, "PublishOutboxFunction": time.Minute}
+	want := map[string]time.Duration{"DailyReportFunction": 0, "AuditDigestFunction": 0, "PublishOutboxFunction": time.Minute}
 	if len(got) != len(want) {
 		t.Fatalf("schedules = %+v, want one for each of %v", got, want)
 	}

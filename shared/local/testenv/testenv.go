@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/wcbridge/wcbridge/shared/table"
 )
@@ -87,6 +89,39 @@ func KMS(t testing.TB, opts ...func(*kms.Options)) *kms.Client {
 	return kms.NewFromConfig(AWSConfig(), opts...)
 }
 
+// S3 returns a client for the local S3-compatible server (path-style addressing).
+func S3(t testing.TB) *s3.Client {
+	t.Helper()
+	ep := endpoint(t, "S3_ENDPOINT")
+	return s3.NewFromConfig(AWSConfig(), func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(ep)
+		o.UsePathStyle = true
+	})
+}
+
+// LockedBucket creates a fresh bucket as template.yaml's AuditDigestBucket is: versioning and Object
+// Lock on, default retention COMPLIANCE for six years. It returns its name.
+func LockedBucket(t testing.TB, c *s3.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	name := "wcbridge-test-" + randomHex(6)
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
+		Bucket: aws.String(name),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
+			ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
+				Mode: s3types.ObjectLockRetentionModeCompliance, Years: aws.Int32(6),
+			}},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
 // SymmetricKey creates a new symmetric encryption key and returns its ARN.
 func SymmetricKey(t testing.TB, c *kms.Client) string {
 	t.Helper()
@@ -111,6 +146,25 @@ func HMACKey(t testing.TB, c *kms.Client) string {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+// SigningKey creates a new ECC_NIST_P256 SIGN_VERIFY key (ECDSA_SHA_256) and returns its ARN and its
+// public key as KMS GetPublicKey exports it (DER SubjectPublicKeyInfo).
+func SigningKey(t testing.TB, c *kms.Client) (arn string, publicKeyDER []byte) {
+	t.Helper()
+	out, err := c.CreateKey(context.Background(), &kms.CreateKeyInput{
+		Description: aws.String("wcbridge test signing key"),
+		KeySpec:     kmstypes.KeySpecEccNistP256,
+		KeyUsage:    kmstypes.KeyUsageTypeSignVerify,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := c.GetPublicKey(context.Background(), &kms.GetPublicKeyInput{KeyId: out.KeyMetadata.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn), pub.PublicKey
 }
 
 func randomHex(n int) string {

@@ -42,7 +42,7 @@ func UpdateLead(ctx context.Context, cfg config.Config, log *slog.Logger) (*acti
 // need kms:Decrypt). The rules of WORKFLOW_RULE_ARNS may invoke the function directly; the template
 // sets them on UpdateLeadFunction only.
 func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent bool, handler func(*actions.Service) *actions.Handler) (*actions.Handler, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	// Rules are matched exactly: a malformed entry would silently allow nothing.
@@ -74,7 +74,7 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	d := actions.Deps{
 		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(spend)),
 		Credentials:   creds,
-		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc}),
+		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc, Tagger: wiring.Tagger(cfg, ac)}),
 		Logger:        log,
 		WorkflowRules: cfg.WorkflowRules,
 		Access:        authz,

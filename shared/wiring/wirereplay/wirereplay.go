@@ -11,40 +11,28 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/replay"
+	"github.com/wcbridge/wcbridge/shared/wiring"
 )
 
 // Replay builds ReplayFunction: an audit store that counts and reads events and appends records
-// without PHI (no key use at all: it never opens a sealed part), the replay job store, the bus, a
-// Lambda client that invokes this very function (AWS_LAMBDA_FUNCTION_NAME, which Lambda sets) for
-// the next chunk, and the access policy of cfg (access.BuildAuthorizer): "replay" on every profile.
+// without PHI (no key use at all: it never reads a sealed part), the replay job store, the bus, and
+// a Lambda client that invokes this very function (AWS_LAMBDA_FUNCTION_NAME, which Lambda sets) for
+// the next chunk; and the access policy and API of cfg (access.Build): a replay needs "replay" on
+// every profile it touches.
 func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.Handler, error) {
-	return build(ctx, cfg, log, nil)
-}
-
-// WithAuthorizer is Replay with another access policy than cfg's (tests).
-func WithAuthorizer(a replay.Authorizer) func(context.Context, config.Config, *slog.Logger) (*replay.Handler, error) {
-	return func(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.Handler, error) {
-		return build(ctx, cfg, log, a)
-	}
-}
-
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, a replay.Authorizer) (*replay.Handler, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if a == nil {
-		authz, err := access.BuildAuthorizer(ctx, cfg, ac, log)
-		if err != nil {
-			return nil, err
-		}
-		a = authz
+	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	if err != nil {
+		return nil, err
 	}
 	db := cfg.DynamoDB(ac)
-	store := audit.New(audit.Config{DB: db, Table: cfg.Table})
+	store := audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)})
 	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) {
 		if cfg.LambdaEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.LambdaEndpoint)
@@ -57,7 +45,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, a replay.Au
 		Bus:        cfg.EventBridge(ac),
 		EventBus:   cfg.EventBus,
 		Next:       &replay.SelfInvoker{Lambda: lc, FunctionName: cfg.FunctionName},
-		Authorizer: a,
+		Authorizer: authz,
+		Origin:     &origin,
 		Log:        log,
 		Rate:       cfg.ReplayRate,
 		ChunkTime:  cfg.ReplayChunk,

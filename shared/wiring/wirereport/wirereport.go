@@ -19,7 +19,7 @@ import (
 // credentials and a client spending what each key has left of its day (REPORT_BUDGET_SHARE of it is
 // kept for the report: the actions never spend it).
 func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDigestKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDigestKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -28,7 +28,8 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	}
 	db := cfg.DynamoDB(ac)
 	d := &report.Daily{
-		Audit:    audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: cfg.KMS(ac), DigestKeyID: cfg.DigestKeyID}),
+		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: cfg.KMS(ac), DigestKeyID: cfg.DigestKeyID,
+			Tagger: wiring.Tagger(cfg, ac)}),
 		Reports:  report.NewStore(db, cfg.Table),
 		Profiles: cfg.ReportProfiles,
 		Log:      log,
@@ -52,7 +53,7 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 // GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an audit store that only appends records
 // without PHI, and the access policy and API of cfg (access.Build).
 func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
-	if err := cfg.Require(config.EnvTable); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -64,6 +65,6 @@ func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*repor
 		return nil, err
 	}
 	db := cfg.DynamoDB(ac)
-	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table}),
+	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)}),
 		Access: authz, Origin: &origin, Log: log}, nil
 }

@@ -16,7 +16,7 @@ import (
 // IngestWebhook builds IngestWebhookFunction: the live webhook tokens (read once), the bus, and an
 // audit store that seals and writes but neither reads back nor opens (the role has no kms:Decrypt).
 func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Ingest, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvEventBus); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey, config.EnvEventBus); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -38,7 +38,7 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	// Events recorded before the body hash joined the de-duplication key are looked for under their
 	// old key when their state predates this instance (webhook.LegacyKeyMargin).
 	store := audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac),
-		LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin)})
+		Tagger: wiring.Tagger(cfg, ac), LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin)})
 	return &webhook.Ingest{
 		Tokens:   tokens,
 		Store:    store,
@@ -70,7 +70,7 @@ func PublishOutbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 // TriggerSamples builds TriggerSamplesFunction: it opens payloads (kms:Decrypt) and seals the event
 // IDs of its own audit record; the access policy and the API it serves come from cfg (access.Build).
 func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Samples, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -83,7 +83,7 @@ func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	}
 	enc := wiring.Encryptor(cfg, ac)
 	return &webhook.Samples{
-		Store:  audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: enc, Opener: enc}),
+		Store:  audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: enc, Opener: enc, Tagger: wiring.Tagger(cfg, ac)}),
 		Access: authz,
 		Origin: &origin,
 		Log:    log,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
+	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/webhook"
@@ -124,6 +125,7 @@ func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 	cfg, err := config.FromMap(map[string]string{
 		config.EnvTable:               testenv.Table(t, db),
 		config.EnvDataKey:             testenv.SymmetricKey(t, k),
+		config.EnvTagKey:              testenv.SymmetricKey(t, k),
 		config.EnvEventBus:            "wcbridge-leads",
 		config.EnvDynamoDBEndpoint:    os.Getenv("DYNAMODB_ENDPOINT"),
 		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
@@ -227,11 +229,11 @@ func TestWebhookFunctionsRefuseMissingConfiguration(t *testing.T) {
 	if _, err := wirewebhook.TriggerSamples(ctx, cfg, slog.Default()); err == nil {
 		t.Fatal("TriggerSamples without a data key")
 	}
-	full, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvEventBus: "b"})
+	full, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvEventBus: "b"})
 	if _, err := wirewebhook.IngestWebhook(ctx, full, slog.Default()); err == nil {
 		t.Fatal("IngestWebhook without webhook tokens")
 	}
-	short, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvEventBus: "b",
+	short, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvEventBus: "b",
 		config.EnvWebhookTokensLocal: "short-token"})
 	if _, err := wirewebhook.IngestWebhook(ctx, short, slog.Default()); err == nil || strings.Contains(err.Error(), "short-token") {
 		t.Fatalf("a short token: %v", err)
@@ -249,6 +251,7 @@ func TestBuiltIngestKeepsDeduplicatingWhatTheLegacyKeyRecorded(t *testing.T) {
 	cfg, err := config.FromMap(map[string]string{
 		config.EnvTable:               name,
 		config.EnvDataKey:             testenv.SymmetricKey(t, k),
+		config.EnvTagKey:              testenv.SymmetricKey(t, k),
 		config.EnvEventBus:            "wcbridge-leads",
 		config.EnvDynamoDBEndpoint:    os.Getenv("DYNAMODB_ENDPOINT"),
 		config.EnvKMSEndpoint:         os.Getenv("KMS_ENDPOINT"),
@@ -266,7 +269,8 @@ func TestBuiltIngestKeepsDeduplicatingWhatTheLegacyKeyRecorded(t *testing.T) {
 	legacy := "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
 	old := audit.Record{ID: legacy, EventID: legacy, Kind: audit.KindWebhook, Outcome: audit.OutcomeOK, Actor: audit.WebhookActor,
 		Action: audit.TriggerUpdatedLead, Trigger: audit.TriggerUpdatedLead, ProfileID: profile, LeadIDs: []int64{lead}, Status: 200}
-	if _, err := audit.New(audit.Config{DB: db, Table: name}).Append(ctx, old, nil); err != nil {
+	writer := audit.New(audit.Config{DB: db, Table: name, Tagger: envelope.NewTagger(k, cfg.TagKeyID, envelope.Options{})})
+	if _, err := writer.Append(ctx, old, nil); err != nil {
 		t.Fatal(err)
 	}
 	ingest, err := wirewebhook.IngestWebhook(ctx, cfg, (&testenv.Logs{}).Logger())

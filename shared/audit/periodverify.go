@@ -1,0 +1,397 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wcbridge/wcbridge/shared/table"
+)
+
+// Findings about period digests and record tags (besides edited, deleted, inserted, reordered,
+// forged, leaves and chain-break, which mean for a period what they mean for a day).
+const (
+	FindingTag          FindingKind = "tag"            // a record's tag is missing or does not verify (re-hashed, inserted)
+	FindingMissing      FindingKind = "missing-period" // a period inside the chain has no digest anywhere
+	FindingRestart      FindingKind = "chain-restart"  // a genesis digest after the chain had started
+	FindingDigestGone   FindingKind = "digest-deleted" // anchored, but gone from (or other in) the table
+	FindingNotAnchored  FindingKind = "not-anchored"   // in the table, not in the anchor
+	FindingDigestDiffer FindingKind = "digest-differs" // table and anchor hold different digests
+	FindingSecond       FindingKind = "second-digest"  // the anchor holds more than one digest for the period
+)
+
+// RangeReport sums up a VerifyPeriods run; the findings went to its callback.
+type RangeReport struct {
+	Periods     int    // periods in the range
+	Digested    int    // periods with a digest, checked
+	Pending     int    // periods not yet overdue and without a digest (not a finding)
+	BeforeChain int    // periods before the chain's genesis (not a finding)
+	Records     int    // records read
+	Findings    int    // findings reported
+	Head        string // the last period of the range with a digest
+	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
+}
+
+// VerifyPeriods checks every period from first to last (inclusive, YYYY-MM-DDTHH) and the chain into
+// first: each digest's signature with the public key alone, its link to the previous period's digest,
+// table against anchor, the leaf list against the signed root, and every record against its own hash,
+// its tag and its leaf. It streams records and leaves side by side in key order, so memory does not
+// grow with the records of a period. Each finding goes to onFinding as it is found; progress (when
+// not nil) is called after each period. An error means the check could not be completed (a service
+// failure), not tampering.
+func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding func(Finding), progress func(period string, records int)) (RangeReport, error) {
+	from, err := ParsePeriod(first)
+	if err != nil {
+		return RangeReport{}, err
+	}
+	to, err := ParsePeriod(last)
+	if err != nil {
+		return RangeReport{}, err
+	}
+	if to.Before(from) {
+		return RangeReport{}, fmt.Errorf("%w: the range ends before it begins", ErrInvalidQuery)
+	}
+	if s.cfg.PublicKey == nil {
+		return RangeReport{}, fmt.Errorf("%w: no public key for digests", ErrNotConfigured)
+	}
+	rep := RangeReport{TagsChecked: s.cfg.TagChecker != nil}
+	report := func(f Finding) {
+		rep.Findings++
+		onFinding(f)
+	}
+	now := s.cfg.Now()
+
+	// The chain into the range: the digest of the period before it, when there is one.
+	before := from.Add(-PeriodLength)
+	prev, err := s.loadDigest(ctx, PeriodOf(before), func(Finding) {})
+	if err != nil {
+		return RangeReport{}, err
+	}
+	if prev != nil && !prev.VerifySignature(s.cfg.PublicKey) {
+		prev = nil // an unsigned link proves nothing; its own range reports it
+	}
+	started := prev != nil
+	var gap []string // periods without a digest before the chain was known to have started
+	for p := from; !p.After(to); p = nextPeriod(p) {
+		period := PeriodOf(p)
+		rep.Periods++
+		d, err := s.loadDigest(ctx, period, report)
+		if err != nil {
+			return rep, err
+		}
+		if d == nil {
+			switch {
+			case !overdue(p, now):
+				rep.Pending++
+			case started:
+				report(Finding{Kind: FindingMissing, Period: period, Detail: "no digest in the table or the anchor inside the chain"})
+			default:
+				gap = append(gap, period)
+			}
+			if progress != nil {
+				progress(period, 0)
+			}
+			continue
+		}
+		rep.Digested++
+		rep.Head = period
+		if !d.VerifySignature(s.cfg.PublicKey) {
+			report(Finding{Kind: FindingForged, Period: period, Detail: "digest signature does not verify with the public key"})
+		}
+		switch {
+		case d.Previous == "" && started:
+			report(Finding{Kind: FindingRestart, Period: period, Detail: "a genesis digest after the chain had started"})
+		case d.Previous == "":
+			rep.BeforeChain += len(gap) // the chain starts here: what came before is not part of it
+			gap = nil
+		case !started:
+			// The digest names a predecessor, so every period without a digest before it was deleted,
+			// the one before the range included.
+			if p.Equal(from) {
+				gap = append(gap, PeriodOf(before))
+			}
+			for _, g := range gap {
+				report(Finding{Kind: FindingMissing, Period: g, Detail: "no digest, but a later digest continues the chain"})
+			}
+			gap = nil
+		case prev != nil && d.Previous != prev.Value:
+			report(Finding{Kind: FindingChainBreak, Period: period, Detail: fmt.Sprintf("previous %s but the previous period's digest is %s", d.Previous, prev.Value)})
+		}
+		started = true
+		n, err := s.verifyPeriodRecords(ctx, p, *d, report)
+		if err != nil {
+			return rep, err
+		}
+		rep.Records += n
+		if progress != nil {
+			progress(period, n)
+		}
+		prev = d
+	}
+	rep.BeforeChain += len(gap)
+	return rep, nil
+}
+
+// loadDigest reads a period's digest from the table and the anchor, reports any difference between
+// them, and returns the copy to check (the anchor's when both exist and differ: it is write-once).
+func (s *Store) loadDigest(ctx context.Context, period string, report func(Finding)) (*PeriodDigest, error) {
+	td, _, err := s.readPeriodDigest(ctx, period)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Anchor == nil {
+		return td, nil
+	}
+	doc, versions, err := s.cfg.Anchor.Get(ctx, AnchorName(period))
+	if err != nil {
+		return nil, fmt.Errorf("audit: read anchored digest of %s: %w", period, err)
+	}
+	if versions > 1 {
+		report(Finding{Kind: FindingSecond, Period: period, Detail: fmt.Sprintf("the anchor holds %d versions of the digest", versions)})
+	}
+	var ad *PeriodDigest
+	if doc != nil {
+		d, ok := parseDocument(period, doc)
+		if !ok {
+			report(Finding{Kind: FindingDigestDiffer, Period: period, Detail: "the anchored digest is malformed"})
+		} else {
+			ad = &d
+		}
+	}
+	switch {
+	case td == nil && ad == nil:
+		return nil, nil
+	case td == nil:
+		report(Finding{Kind: FindingDigestGone, Period: period, Detail: "anchored digest " + ad.Value + " is not in the table"})
+		return ad, nil
+	case ad == nil:
+		if doc == nil {
+			report(Finding{Kind: FindingNotAnchored, Period: period, Detail: "digest " + td.Value + " is in the table but not in the anchor"})
+		}
+		return td, nil
+	case td.Value != ad.Value || !bytes.Equal(td.Signature, ad.Signature):
+		report(Finding{Kind: FindingDigestDiffer, Period: period, Detail: fmt.Sprintf("table digest %s, anchored digest %s", td.Value, ad.Value)})
+		return ad, nil
+	}
+	return td, nil
+}
+
+// verifyPeriodRecords merges the period's records (by-day index, key order) with its leaf chunks
+// (key order), reading both a page at a time.
+func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, report func(Finding)) (int, error) {
+	period := PeriodOf(start)
+	lr := &leafReader{s: s, period: period}
+	// Deletions and insertions of one ID are a record moved: reported once, as reordered. They are
+	// held until the period ends (findings only, not records).
+	deleted, inserted := map[string]Finding{}, map[string]Finding{}
+	var order []string
+	del := func(l leaf) {
+		id := idOfKey(l.id)
+		deleted[id] = Finding{Kind: FindingDeleted, Period: period, RecordID: id, Detail: "leaf " + strconv.Itoa(lr.n-1) + " of the digest has no record"}
+		order = append(order, id)
+	}
+	records := 0
+	err := s.indexItems(ctx, start.Format("2006-01-02"), start.Format("2006-01-02T15:"), func(item map[string]types.AttributeValue) error {
+		records++
+		key := str(item, table.DaySK)
+		id := recordIDOf(item)
+		var match *leaf
+		for {
+			l, ok, err := lr.peek(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok || l.id > key {
+				break
+			}
+			lr.next()
+			if l.id == key {
+				match = &l
+				break
+			}
+			del(l)
+		}
+		stored := str(item, attrHash)
+		content, err := RecordHash(item)
+		if err != nil {
+			content = "unhashable"
+		}
+		if isRejectionCount(id) {
+			// A count has no write-time hash or tag: its leaf is the content digested after its minute.
+			if match == nil {
+				inserted[id] = Finding{Kind: FindingInserted, Period: period, RecordID: id, Detail: "rejection count of the period has no leaf in the digest"}
+				order = append(order, id)
+			} else if leafHex := hashPrefix + hex.EncodeToString(match.hash); content != leafHex {
+				report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the digest's leaf"})
+			}
+			return nil
+		}
+		if content != stored {
+			report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the record's stored hash"})
+		}
+		if err := s.checkTag(ctx, item, stored, period, id, report); err != nil {
+			return err
+		}
+		if match == nil {
+			inserted[id] = Finding{Kind: FindingInserted, Period: period, RecordID: id, Detail: "record of the period has no leaf in the digest"}
+			order = append(order, id)
+		} else if leafHex := hashPrefix + hex.EncodeToString(match.hash); stored != leafHex {
+			report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "stored hash " + stored + " differs from the digest's leaf " + leafHex})
+		}
+		return nil
+	})
+	if err != nil {
+		return records, err
+	}
+	for {
+		l, ok, err := lr.peek(ctx)
+		if err != nil {
+			return records, err
+		}
+		if !ok {
+			break
+		}
+		lr.next()
+		del(l)
+	}
+	if root := hashPrefix + hex.EncodeToString(lr.m.root()); !lr.wellFormed || root != d.Root || lr.n != d.Records {
+		report(Finding{Kind: FindingLeaves, Period: period, Detail: fmt.Sprintf("%d stored leaves hash to %s, the digest says %d records, root %s", lr.n, root, d.Records, d.Root)})
+	}
+	for _, id := range order {
+		df, isDel := deleted[id]
+		inf, isIns := inserted[id]
+		switch {
+		case isDel && isIns:
+			report(Finding{Kind: FindingReordered, Period: period, RecordID: id, Detail: "record moved from its place in the digest's order"})
+			delete(deleted, id)
+			delete(inserted, id)
+		case isDel:
+			report(df)
+			delete(deleted, id)
+		case isIns:
+			report(inf)
+			delete(inserted, id)
+		}
+	}
+	return records, nil
+}
+
+// checkTag reports a record whose tag is missing or does not verify, when tags are checked.
+func (s *Store) checkTag(ctx context.Context, item map[string]types.AttributeValue, stored, period, id string, report func(Finding)) error {
+	if s.cfg.TagChecker == nil {
+		return nil
+	}
+	tag, ok1 := item[attrTag].(*types.AttributeValueMemberB)
+	wrapped, ok2 := item[attrTagKey].(*types.AttributeValueMemberB)
+	if !ok1 || !ok2 {
+		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "record has no tag"})
+		return nil
+	}
+	valid, err := s.cfg.TagChecker.Check(ctx, wrapped.Value, TagMessage(stored), tag.Value)
+	if err != nil {
+		return fmt.Errorf("audit: check the tag of record %s: %w", id, err)
+	}
+	if !valid {
+		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "tag does not verify: the record or its hash was written without wcbridge's keys"})
+	}
+	return nil
+}
+
+// idOfKey is the record ID in a leaf key "<received_at>#<record_id>".
+func idOfKey(key string) string {
+	if i := strings.LastIndexByte(key, '#'); i >= 0 {
+		return key[i+1:]
+	}
+	return key
+}
+
+// leafReader streams a period's leaf chunks one item at a time, hashing every leaf into the Merkle
+// root as it passes, and checks that the chunks are contiguous and the keys strictly increasing.
+type leafReader struct {
+	s          *Store
+	period     string
+	in         *dynamodb.QueryInput
+	buf        []leaf
+	done       bool
+	chunks     int
+	n          int // leaves passed
+	last       string
+	m          merkle
+	wellFormed bool
+}
+
+func (r *leafReader) peek(ctx context.Context) (leaf, bool, error) {
+	for len(r.buf) == 0 && !r.done {
+		if err := r.fetch(ctx); err != nil {
+			return leaf{}, false, err
+		}
+	}
+	if len(r.buf) == 0 {
+		return leaf{}, false, nil
+	}
+	return r.buf[0], true, nil
+}
+
+func (r *leafReader) next() {
+	l := r.buf[0]
+	r.buf = r.buf[1:]
+	if r.n > 0 && l.id <= r.last {
+		r.wellFormed = false
+	}
+	r.last = l.id
+	r.m.add(l)
+	r.n++
+}
+
+func (r *leafReader) fetch(ctx context.Context) error {
+	if r.in == nil {
+		pk, _ := table.DigestKey(r.period)
+		r.wellFormed = true
+		r.in = &dynamodb.QueryInput{
+			TableName:                aws.String(r.s.cfg.Table),
+			KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :leaves)"),
+			ExpressionAttributeNames: map[string]string{"#pk": table.PK, "#sk": table.SK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": sAttr(pk), ":leaves": sAttr(table.DigestLeavesPrefix),
+			},
+			ConsistentRead: aws.Bool(true),
+			Limit:          aws.Int32(1), // one chunk (≤ LeavesPerChunk leaves) in memory at a time
+		}
+	}
+	out, err := r.s.cfg.DB.Query(ctx, r.in)
+	if err != nil {
+		return fmt.Errorf("audit: read digest leaves of %s: %w", r.period, err)
+	}
+	for _, item := range out.Items {
+		_, wantSK := table.DigestLeavesKey(r.period, r.chunks)
+		first, isN := item[attrFirst].(*types.AttributeValueMemberN)
+		if str(item, table.SK) != wantSK || !isN || first.Value != strconv.Itoa(r.n+len(r.buf)) {
+			r.wellFormed = false
+		}
+		r.chunks++
+		for line := range strings.SplitSeq(str(item, attrLeaves), "\n") {
+			if line == "" {
+				continue
+			}
+			key, hx, found := strings.Cut(line, " ")
+			h, err := hex.DecodeString(hx)
+			if !found || err != nil || len(h) != sha256.Size || key == "" {
+				r.wellFormed = false
+				continue
+			}
+			r.buf = append(r.buf, leaf{id: key, hash: h})
+		}
+	}
+	r.in.ExclusiveStartKey = out.LastEvaluatedKey
+	r.done = len(out.LastEvaluatedKey) == 0
+	return nil
+}

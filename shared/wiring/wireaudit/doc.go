@@ -1,0 +1,2 @@
+// Package wireaudit builds AuditDigestFunction (shared/auditjob) from its configuration.
+package wireaudit
