@@ -230,38 +230,46 @@ func (s *Store) Digest(ctx context.Context, day string) (Digest, error) {
 // with malformed attributes (they read as zero values) so that a tampered digest fails verification
 // as a finding rather than as an error. Value is recomputed from the statement, not read.
 func (s *Store) readDigest(ctx context.Context, day string) (*Digest, int, error) {
-	pk, sk := table.DigestKey(day)
+	item, err := s.readDigestItem(ctx, day)
+	if item == nil || err != nil {
+		return nil, 0, err
+	}
+	d := &Digest{
+		Day:      day,
+		Records:  lenientInt(item, attrRecords),
+		Root:     str(item, attrRoot),
+		Previous: str(item, attrPrevious),
+		KeyID:    str(item, attrMACKeyID),
+	}
+	if b, ok := item[attrMAC].(*types.AttributeValueMemberB); ok {
+		d.MAC = b.Value
+	}
+	d.Value = d.value()
+	return d, lenientInt(item, attrLeafChunks), nil
+}
+
+// readDigestItem reads the digest item of a day or a period, strongly consistent (nil when none).
+func (s *Store) readDigestItem(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
+	pk, sk := table.DigestKey(id)
 	out, err := s.cfg.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.cfg.Table),
 		Key:            map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("audit: read digest of %s: %w", day, err)
+		return nil, fmt.Errorf("audit: read digest of %s: %w", id, err)
 	}
-	if out.Item == nil {
-		return nil, 0, nil
-	}
-	num := func(name string) int {
-		if v, ok := out.Item[name].(*types.AttributeValueMemberN); ok {
-			if n, err := strconv.Atoi(v.Value); err == nil {
-				return n
-			}
+	return out.Item, nil
+}
+
+// lenientInt is a number attribute, or -1 when it is missing or malformed (a finding, not an error).
+func lenientInt(item map[string]types.AttributeValue, name string) int {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		if n, err := strconv.Atoi(v.Value); err == nil {
+			return n
 		}
-		return -1
 	}
-	d := &Digest{
-		Day:      day,
-		Records:  num(attrRecords),
-		Root:     str(out.Item, attrRoot),
-		Previous: str(out.Item, attrPrevious),
-		KeyID:    str(out.Item, attrMACKeyID),
-	}
-	if b, ok := out.Item[attrMAC].(*types.AttributeValueMemberB); ok {
-		d.MAC = b.Value
-	}
-	d.Value = d.value()
-	return d, num(attrLeafChunks), nil
+	return -1
 }
 
 // readLeaves reads a day's leaf chunks in order. ok is false when they are malformed or not contiguous.

@@ -31,8 +31,8 @@ func Position(r Record) string { return table.IndexSortKey(r.ReceivedAt, r.ID) }
 const eventPageSize = 250
 
 // Events calls fn with every accepted event the query selects, in the order received (received_at,
-// then event ID), without its sealed part (Record.Sealed is nil: the index holds keys only, and the
-// items are read whole, but the ciphertext is dropped unopened). It walks the by-trigger index one
+// then event ID), without its sealed part (Record.Sealed is nil: the by-trigger index carries the
+// bus detail, table.TriggerAttributes, and never the sealed part). It walks the by-trigger index one
 // UTC day at a time, merging the day's shards (of both triggers when Trigger is ""), and holds at
 // most one page per partition, never the window. An error from fn stops it and is returned as is.
 // The index is eventually consistent: an event received a moment ago may not be seen yet.
@@ -97,7 +97,6 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 			if q.ProfileID != 0 && r.ProfileID != q.ProfileID {
 				return nil
 			}
-			r.Sealed = nil // never opened here: the replay needs only the clear bus detail
 			return fn(r)
 		})
 		if err != nil {
@@ -109,8 +108,7 @@ func (s *Store) Events(ctx context.Context, q EventQuery, fn func(Record) error)
 
 // CountEvents counts the events q selects (q.After aside) per profile, stopping early once the total
 // passes limit (the counts are then only a lower bound, and more is true). Order does not matter
-// here, so it reads the window's index partitions concurrently; the index holds keys only, so each
-// page's items are read (BatchGetItem) for their profile.
+// here, so it reads the window's index partitions concurrently, each entry's profile from the index.
 func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (perProfile map[int64]int64, more bool, err error) {
 	if !q.From.Before(q.To) {
 		return nil, false, fmt.Errorf("%w: from must be before to", ErrInvalidQuery)
@@ -183,17 +181,7 @@ func (s *Store) CountEvents(ctx context.Context, q EventQuery, limit int64) (per
 					mu.Unlock()
 					return
 				}
-				// The index holds keys only: the profile is in the items.
-				items, err := s.items(ctx, out.Items)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil && !more {
-						firstErr = err
-						cancel()
-					}
-					mu.Unlock()
-					return
-				}
+				items := out.Items // the index carries each event's profile (table.TriggerAttributes)
 				counts := map[int64]int64{}
 				for _, item := range items {
 					p, _ := item[attrProfileID].(*types.AttributeValueMemberN)

@@ -479,38 +479,22 @@ func (s *Store) anyDigest(ctx context.Context, period string) (*PeriodDigest, er
 // leniently (malformed attributes read as zero values and fail verification as findings). Value is
 // recomputed from the statement, with the period taken from the key, never from an attribute.
 func (s *Store) readPeriodDigest(ctx context.Context, period string) (*PeriodDigest, int, error) {
-	pk, sk := table.DigestKey(period)
-	out, err := s.cfg.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.cfg.Table),
-		Key:            map[string]types.AttributeValue{table.PK: sAttr(pk), table.SK: sAttr(sk)},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("audit: read digest of %s: %w", period, err)
-	}
-	if out.Item == nil {
-		return nil, 0, nil
-	}
-	num := func(name string) int {
-		if v, ok := out.Item[name].(*types.AttributeValueMemberN); ok {
-			if n, err := strconv.Atoi(v.Value); err == nil {
-				return n
-			}
-		}
-		return -1
+	item, err := s.readDigestItem(ctx, period)
+	if item == nil || err != nil {
+		return nil, 0, err
 	}
 	d := &PeriodDigest{
 		Period:   period,
-		Records:  num(attrRecords),
-		Root:     str(out.Item, attrRoot),
-		Previous: str(out.Item, attrPrevious),
-		KeyID:    str(out.Item, attrSigningKeyID),
+		Records:  lenientInt(item, attrRecords),
+		Root:     str(item, attrRoot),
+		Previous: str(item, attrPrevious),
+		KeyID:    str(item, attrSigningKeyID),
 	}
-	if b, ok := out.Item[attrSignature].(*types.AttributeValueMemberB); ok {
+	if b, ok := item[attrSignature].(*types.AttributeValueMemberB); ok {
 		d.Signature = b.Value
 	}
 	d.Value = d.value()
-	return d, num(attrLeafChunks), nil
+	return d, lenientInt(item, attrLeafChunks), nil
 }
 
 // checkpointPK is the key of the digest job's checkpoint: the last period it verified clean.

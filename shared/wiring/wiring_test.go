@@ -59,7 +59,7 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
 		{"every writer needs the tag key", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvTagKey},
 		{"GET /reports needs the table", "GetReport", map[string]string{}, config.EnvTable},
-		{"GET /reports needs its access policy", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvAccessPolicyParameter},
+		{"GET /reports needs its access policy", "GetReport", map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk"}, config.EnvAccessPolicyParameter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := config.FromMap(tc.env)

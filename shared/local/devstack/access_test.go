@@ -192,12 +192,12 @@ func TestTwoCallersTwoProfilesThroughTheLocalAPI(t *testing.T) {
 					ProfileID int64 `json:"profile_id"`
 				} `json:"profiles"`
 				Audit    json.RawMessage `json:"audit"`
-				Filtered bool            `json:"filtered"`
+				Withheld []string        `json:"withheld"`
 			}
 			if err := json.Unmarshal(r.body, &rep); err != nil || r.status != 200 {
 				t.Fatalf("report = %d %s", r.status, r.body)
 			}
-			if len(rep.Profiles) != 1 || rep.Profiles[0].ProfileID != c.want || rep.Audit != nil || !rep.Filtered {
+			if len(rep.Profiles) != 1 || rep.Profiles[0].ProfileID != c.want || rep.Audit != nil || len(rep.Withheld) == 0 {
 				t.Fatalf("report shows %s, want profile %d only", r.body, c.want)
 			}
 		}
