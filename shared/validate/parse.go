@@ -174,6 +174,11 @@ func parseDateTime(s string) (time.Time, string) {
 	if err != nil {
 		return time.Time{}, ProblemDateTime
 	}
+	// An offset can carry an instant out of RFC 3339's four-digit years ("0000-01-01T00:00:00+00:01"
+	// is year -1 in UTC): such a time could not be written back as it is read.
+	if u := t.UTC(); u.Year() < 0 || u.Year() > 9999 {
+		return time.Time{}, ProblemDateTime
+	}
 	return t.UTC(), ""
 }
 

@@ -285,6 +285,8 @@ func TestDateTime(t *testing.T) {
 		{name: "hour 24 is refused", in: "2025-05-28T24:00:00Z", problem: ProblemDateTime},
 		{name: "a leap second is refused", in: "2016-12-31T23:59:60Z", problem: ProblemDateTime},
 		{name: "an offset of 24 hours is refused", in: "2025-05-28T19:20:03+24:00", problem: ProblemDateTime},
+		{name: "an offset that carries the instant before year 0 is refused", in: "0000-01-01T00:00:00+00:01", problem: ProblemDateTime},
+		{name: "an offset that carries the instant past year 9999 is refused", in: "9999-12-31T23:59:59-00:01", problem: ProblemDateTime},
 		{name: "an empty fraction is refused", in: "2025-05-28T19:20:03.Z", problem: ProblemDateTime},
 		{name: "ten fraction digits are refused", in: "2025-05-28T19:20:03.1234567890Z", problem: ProblemDateTime},
 		{name: "a five-digit year is refused", in: "12025-05-28T19:20:03Z", problem: ProblemDateTime},
