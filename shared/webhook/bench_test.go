@@ -154,7 +154,9 @@ func TestP1IngestOverFloor(t *testing.T) {
 func BenchmarkDynamoDBRequests(b *testing.B) {
 	e := newEnv(b)
 	meter := &unitMeter{Client: e.db, raw: testenv.DynamoDB(b), table: e.table, def: table.Definition(e.table)}
-	e.ingest.Store = audit.New(audit.Config{DB: meter, Table: e.table, Sealer: e.enc})
+	k := testenv.KMS(b)
+	e.ingest.Store = audit.New(audit.Config{DB: meter, Table: e.table, Sealer: e.enc,
+		Tagger: envelope.NewTagger(k, testenv.SymmetricKey(b, k), envelope.Options{})})
 	lead := int64(0)
 	var newReqs, dupReqs int
 	var newUnits, dupUnits table.Units
