@@ -41,6 +41,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
 )
 
 const (
@@ -132,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	// not findings, and stdout holds the findings and the summary only. Every failure still comes
 	// back as an error, which stderr reports.
 	awsCfg.Logger = logging.Nop{}
-	db, keys := cfg.DynamoDB(awsCfg), cfg.KMS(awsCfg)
+	db, keys := wiring.DynamoDB(cfg, awsCfg), wiring.KMS(cfg, awsCfg)
 	if *legacy != "" {
 		return runLegacy(ctx, *legacy, audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: keys, DigestKeyID: cfg.DigestKeyID}), cfg, stdout, stderr)
 	}
@@ -175,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 		notChecked = append(notChecked, "record tags (TAG_KEY_ID not set)")
 	}
 	if cfg.AuditBucket != "" {
-		scfg.Anchor = &anchor.S3{Client: cfg.S3(awsCfg), Bucket: cfg.AuditBucket}
+		scfg.Anchor = &anchor.S3{Client: wireaudit.S3(cfg, awsCfg), Bucket: cfg.AuditBucket}
 	} else {
 		notChecked = append(notChecked, "the digest bucket (AUDIT_BUCKET_NAME not set)")
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/wcbridge/wcbridge/shared/apierr"
 )
 
 // The Cedar entity types (contract: "Access policy").
@@ -306,14 +304,4 @@ func namedProfiles(p *Policy) []string {
 		}
 	}
 	return out
-}
-
-// Forbidden is the answer to a refused request: 403 forbidden naming the action and the profile.
-func Forbidden(action string, profileID int64) *apierr.Error {
-	return apierr.New(apierr.Forbidden, "the caller may not %s on profile %d", action, profileID)
-}
-
-// ForbiddenAnywhere is the answer when the caller may do action on no profile at all.
-func ForbiddenAnywhere(action string) *apierr.Error {
-	return apierr.New(apierr.Forbidden, "the caller may not %s on any profile", action)
 }

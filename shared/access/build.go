@@ -57,18 +57,24 @@ func Build(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.
 	if err != nil {
 		return nil, httpapi.Origin{}, err
 	}
-	origin, err := originOf(ctx, cfg, func() SSM { return cfg.SSM(awsCfg) })
+	origin, err := originOf(ctx, cfg, func() SSM { return NewSSM(cfg, awsCfg) })
 	if err != nil {
 		return nil, httpapi.Origin{}, err
 	}
 	return authz, origin, nil
 }
 
+// NewSSM is the Systems Manager client of the policy and API ID parameters, at the local endpoint
+// when one is set. Only the IAM routes, which build access control, link the SSM package.
+func NewSSM(cfg config.Config, awsCfg aws.Config) *ssm.Client {
+	return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = config.Endpoint(cfg.SSMEndpoint) })
+}
+
 // BuildAuthorizer is the authorizer over the policy source cfg names, read once here.
 func BuildAuthorizer(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*Authorizer, error) {
 	var client SSM
 	if cfg.AccessPolicyParameter != "" {
-		client = cfg.SSM(awsCfg)
+		client = NewSSM(cfg, awsCfg)
 	}
 	src, opts, err := SourceOf(cfg, client)
 	if err != nil {

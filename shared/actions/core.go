@@ -207,14 +207,14 @@ func (s *Service) Refuse(ctx context.Context, call Call, action string, profileI
 // all a denial.
 func (s *Service) authorize(ctx context.Context, actor, action string, profileID int64) (string, error) {
 	if s.d.Access == nil {
-		return "", access.Forbidden(action, profileID)
+		return "", apierr.Denied(action, profileID)
 	}
 	ok, version, err := s.d.Access.Authorize(ctx, actor, action, profileID)
 	if err != nil {
 		s.d.Logger.Warn("access not decided; denied", "action", action, "profile_id", profileID, "error", err.Error())
 	}
 	if err != nil || !ok {
-		return version, access.Forbidden(action, profileID)
+		return version, apierr.Denied(action, profileID)
 	}
 	return version, nil
 }

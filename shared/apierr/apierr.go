@@ -96,6 +96,18 @@ func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// Denied is the answer to a request the access policy refuses: 403 forbidden naming the action and
+// the profile. (Here rather than in shared/access so that a handler answering it need not link the
+// policy engine.)
+func Denied(action string, profileID int64) *Error {
+	return New(Forbidden, "the caller may not %s on profile %d", action, profileID)
+}
+
+// DeniedAnywhere is the answer when the caller may do action on no profile at all.
+func DeniedAnywhere(action string) *Error {
+	return New(Forbidden, "the caller may not %s on any profile", action)
+}
+
 // Wrap is an error with a code and a caller-safe message, keeping cause for logs. The cause must
 // itself hold no PHI: wrap only errors whose text the code controls (SDK errors, client errors).
 func Wrap(cause error, code Code, format string, args ...any) *Error {

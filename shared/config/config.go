@@ -24,12 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // Environment variable names, as template.yaml sets them.
@@ -296,51 +290,20 @@ func (c Config) Deployed() bool {
 	return name != "" && !c.local()
 }
 
-// DynamoDB is a DynamoDB client, at the local endpoint when one is set.
-func (c Config) DynamoDB(cfg aws.Config) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(c.DynamoDBEndpoint) })
-}
-
-// KMS is a KMS client, at the local endpoint when one is set.
-func (c Config) KMS(cfg aws.Config) *kms.Client {
-	return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint(c.KMSEndpoint) })
-}
-
-// S3 is an S3 client, at the local endpoint when one is set (path-style there, as local servers need).
-func (c Config) S3(cfg aws.Config) *s3.Client {
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = endpoint(c.S3Endpoint)
-		o.UsePathStyle = c.S3Endpoint != ""
-	})
-}
-
-// EventBridge is an EventBridge client, at the local endpoint when one is set.
-func (c Config) EventBridge(cfg aws.Config) *eventbridge.Client {
-	return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpoint(c.EventBridgeEndpoint) })
-}
-
-func endpoint(s string) *string {
+// Endpoint is a client's BaseEndpoint: the local override s (one of the *Endpoint settings), or nil
+// (the service's own endpoint) when s is empty. The clients themselves are built where they are used
+// (shared/wiring and its subpackages, shared/access), so that a function links and initialises only
+// the SDK service packages it calls: each costs hundreds of KB and its own package initialisation.
+func Endpoint(s string) *string {
 	if s == "" {
 		return nil
 	}
 	return aws.String(s)
 }
 
-// SSM is a Systems Manager client, at the local endpoint when one is set.
-func (c Config) SSM(cfg aws.Config) *ssm.Client {
-	return ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(c.SSMEndpoint) })
-}
-
-// SecretsManager is the narrow Secrets Manager API Secret needs.
-type SecretsManager interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-var _ SecretsManager = (*secretsmanager.Client)(nil)
-
-// SecretsManager is a Secrets Manager client, at the local endpoint when one is set.
-func (c Config) SecretsManager(cfg aws.Config) *secretsmanager.Client {
-	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint(c.SecretsEndpoint) })
+// SecretStore reads a secret's current value by its ARN: Secrets Manager in AWS (shared/wiring/secrets).
+type SecretStore interface {
+	SecretValue(ctx context.Context, arn string) ([]byte, error)
 }
 
 // A Secret names where one secret lives: a Secrets Manager ARN variable (AWS) and a plain
@@ -354,20 +317,17 @@ var (
 )
 
 // Secret reads a secret's value: from Secrets Manager when its ARN variable is set, else from its
-// local variable. sm may be nil when no ARN is configured. Errors name variables, never values.
-func (c Config) Secret(ctx context.Context, sm SecretsManager, s Secret) ([]byte, error) {
+// local variable. store may be nil when no ARN is configured. Errors name variables, never values.
+func (c Config) Secret(ctx context.Context, store SecretStore, s Secret) ([]byte, error) {
 	if arn, _ := c.lookup(s.ARNVar); strings.TrimSpace(arn) != "" {
-		if sm == nil {
+		if store == nil {
 			return nil, fmt.Errorf("configuration: %s is set but no Secrets Manager client was given", s.ARNVar)
 		}
-		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(strings.TrimSpace(arn))})
+		v, err := store.SecretValue(ctx, strings.TrimSpace(arn))
 		if err != nil {
 			return nil, fmt.Errorf("read the secret named by %s: %w", s.ARNVar, err)
 		}
-		if out.SecretString != nil {
-			return []byte(*out.SecretString), nil
-		}
-		return out.SecretBinary, nil
+		return v, nil
 	}
 	if c.Deployed() {
 		return nil, fmt.Errorf("configuration: set %s (Secrets Manager ARN); a deployed function reads no secret from its environment", s.ARNVar)

@@ -6,18 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-type fakeSM struct {
-	get func(*secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error)
-}
+type fakeSM func(arn string) ([]byte, error)
 
-func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	return f.get(in)
-}
+func (f fakeSM) SecretValue(_ context.Context, arn string) ([]byte, error) { return f(arn) }
 
 func TestLoadDefaultsAndValidation(t *testing.T) {
 	c, err := FromMap(map[string]string{EnvTable: "t", EnvReportProfiles: "1001, 1002"})
@@ -77,12 +70,12 @@ func TestRequireNamesEveryMissingSetting(t *testing.T) {
 }
 
 func TestSecretPrefersSecretsManagerAndFallsBackToLocal(t *testing.T) {
-	sm := fakeSM{get: func(in *secretsmanager.GetSecretValueInput) (*secretsmanager.GetSecretValueOutput, error) {
-		if aws.ToString(in.SecretId) != "arn:aws:secretsmanager:us-east-1:1:secret:wc" {
+	sm := fakeSM(func(arn string) ([]byte, error) {
+		if arn != "arn:aws:secretsmanager:us-east-1:1:secret:wc" {
 			return nil, errors.New("unexpected secret id")
 		}
-		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String("from-aws")}, nil
-	}}
+		return []byte("from-aws"), nil
+	})
 	c, _ := FromMap(map[string]string{EnvWhatConvertsARN: "arn:aws:secretsmanager:us-east-1:1:secret:wc", EnvWhatConvertsLocal: "from-env"})
 	if v, err := c.Secret(context.Background(), sm, WhatConverts); err != nil || string(v) != "from-aws" {
 		t.Fatalf("got %q, %v", v, err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/apierr"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/deadline"
@@ -40,14 +39,12 @@ type SampleReader interface {
 
 var _ SampleReader = (*audit.Store)(nil)
 
-// Authorizer is the access policy as the samples route asks it (shared/access's Authorizer is one):
-// may the caller see samples on a profile, and on any profile at all.
+// Authorizer is the access policy as the samples route asks it (shared/access's Authorizer is one,
+// as a test holds): may the caller see samples on a profile, and on any profile at all.
 type Authorizer interface {
 	Authorize(ctx context.Context, principalARN, action string, profileID int64) (allowed bool, policyVersion string, err error)
 	Anywhere(ctx context.Context, principalARN, action string) (allowed bool, policyVersion string, err error)
 }
-
-var _ Authorizer = (*access.Authorizer)(nil)
 
 // Samples handles GET /triggers/{trigger}/samples: the events of a trigger received in the last 5
 // minutes, decrypted, for building a workflow against real data. Every call is audited as a PHI read
@@ -175,12 +172,12 @@ func (h *Samples) answer(ctx context.Context, rec audit.Record, payload []byte, 
 // profile, and otherwise returns the per-profile check, asked once per profile.
 func (h *Samples) mayAnywhere(ctx context.Context, rec *audit.Record) (func(context.Context, int64) bool, error) {
 	if h.Access == nil {
-		return nil, access.ForbiddenAnywhere(ActionTriggerSamples)
+		return nil, apierr.DeniedAnywhere(ActionTriggerSamples)
 	}
 	ok, version, err := h.Access.Anywhere(ctx, rec.Actor, ActionTriggerSamples)
 	rec.PolicyVersion = version
 	if err != nil || !ok {
-		return nil, access.ForbiddenAnywhere(ActionTriggerSamples)
+		return nil, apierr.DeniedAnywhere(ActionTriggerSamples)
 	}
 	seen := map[int64]bool{}
 	return func(ctx context.Context, profileID int64) bool {

@@ -16,6 +16,10 @@ import (
 	"github.com/wcbridge/wcbridge/shared/httpapi"
 )
 
+// The samples route's Authorizer is shared/access's (held here, in a test, so that the webhook's
+// functions need not link the policy engine).
+var _ Authorizer = (*access.Authorizer)(nil)
+
 // Trigger samples show each caller only the profiles on which the policy lets it trigger-samples:
 // the others' events are neither decrypted nor named; a caller allowed on none is refused, audited.
 func TestSamplesAreFilteredByTheAccessPolicy(t *testing.T) {

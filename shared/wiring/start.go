@@ -6,7 +6,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
@@ -43,28 +44,25 @@ func fail(step string, err error) {
 	os.Exit(1)
 }
 
+// DynamoDB is the DynamoDB client, at the local endpoint when one is set. Every function uses the
+// table; its other clients are built where they are used (config.Endpoint says why).
+func DynamoDB(cfg config.Config, ac aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(ac, func(o *dynamodb.Options) { o.BaseEndpoint = config.Endpoint(cfg.DynamoDBEndpoint) })
+}
+
+// KMS is the KMS client, at the local endpoint when one is set. Every function links it (the audit
+// store's signing and MAC types are KMS's).
+func KMS(cfg config.Config, ac aws.Config) *kms.Client {
+	return kms.NewFromConfig(ac, func(o *kms.Options) { o.BaseEndpoint = config.Endpoint(cfg.KMSEndpoint) })
+}
+
 // Encryptor is the envelope encryptor under the data key, with the default data-key reuse bounds.
 func Encryptor(cfg config.Config, ac aws.Config) *envelope.Encryptor {
-	return envelope.New(cfg.KMS(ac), cfg.DataKeyID, envelope.Options{})
+	return envelope.New(KMS(cfg, ac), cfg.DataKeyID, envelope.Options{})
 }
 
 // Tagger tags audit records under tag keys wrapped by the tag key (TAG_KEY_ID), with the data keys'
 // reuse bounds; it also checks tags (the verifiers' kms:Decrypt on that key, never on the data key).
 func Tagger(cfg config.Config, ac aws.Config) *envelope.Tagger {
-	return envelope.NewTagger(cfg.KMS(ac), cfg.TagKeyID, envelope.Options{})
-}
-
-// Secret reads a secret. The Secrets Manager client is built only when the secret is read from
-// Secrets Manager, not from its local variable.
-func Secret(ctx context.Context, cfg config.Config, ac aws.Config, s config.Secret) ([]byte, error) {
-	return cfg.Secret(ctx, lazySecrets{cfg: cfg, aws: ac}, s)
-}
-
-type lazySecrets struct {
-	cfg config.Config
-	aws aws.Config
-}
-
-func (l lazySecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	return l.cfg.SecretsManager(l.aws).GetSecretValue(ctx, in, optFns...)
+	return envelope.NewTagger(KMS(cfg, ac), cfg.TagKeyID, envelope.Options{})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
+	"github.com/wcbridge/wcbridge/shared/wiring/wiregetreport"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
 )
 
@@ -31,7 +32,7 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 			return err
 		},
 		"GetReport": func(c context.Context, cfg config.Config, l *slog.Logger) error {
-			_, err := wirereport.GetReport(c, cfg, l)
+			_, err := wiregetreport.GetReport(c, cfg, l)
 			return err
 		},
 	}

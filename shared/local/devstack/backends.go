@@ -25,6 +25,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
+	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
 )
 
 // Backends are what the functions talk to, ready before any function starts: the audit table, the
@@ -76,16 +78,16 @@ func StartBackends(ctx context.Context, opts Options) (*Backends, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.db = cfg.DynamoDB(awsCfg)
+	b.db = wiring.DynamoDB(cfg, awsCfg)
 	if err := table.Create(ctx, b.db, opts.Table); err != nil {
 		return nil, fmt.Errorf("devstack: at %s: %w", opts.DynamoDBEndpoint, err)
 	}
-	if err := b.createKeys(ctx, cfg.KMS(awsCfg)); err != nil {
+	if err := b.createKeys(ctx, wiring.KMS(cfg, awsCfg)); err != nil {
 		return nil, err
 	}
 	if opts.S3Endpoint != "" {
 		// As template.yaml's AuditDigestBucket: versioned, Object Lock, COMPLIANCE six years.
-		c := cfg.S3(awsCfg)
+		c := wireaudit.S3(cfg, awsCfg)
 		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(auditBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil &&
 			!strings.Contains(err.Error(), "BucketAlready") {
 			return nil, fmt.Errorf("devstack: create the audit digest bucket at %s: %w", opts.S3Endpoint, err)

@@ -15,8 +15,11 @@ import (
 	"github.com/wcbridge/wcbridge/shared/wiring"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
+	"github.com/wcbridge/wcbridge/shared/wiring/wiregetreport"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireoutbox"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirereplay"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirereport"
+	"github.com/wcbridge/wcbridge/shared/wiring/wiresamples"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
@@ -29,14 +32,14 @@ type builder func(ctx context.Context, cfg config.Config) (lambda.Handler, error
 // stops the stack from starting, naming it.
 var registry = map[string]builder{
 	"IngestWebhookFunction":  handler(wirewebhook.IngestWebhook, func(h *webhook.Ingest) any { return h.Handle }),
-	"PublishOutboxFunction":  handler(wirewebhook.PublishOutbox, func(h *webhook.Publisher) any { return h.Handle }),
-	"TriggerSamplesFunction": handler(wirewebhook.TriggerSamples, func(h *webhook.Samples) any { return h.Handle }),
+	"PublishOutboxFunction":  handler(wireoutbox.PublishOutbox, func(h *webhook.Publisher) any { return h.Handle }),
+	"TriggerSamplesFunction": handler(wiresamples.TriggerSamples, func(h *webhook.Samples) any { return h.Handle }),
 	"GetLeadsFunction":       handler(wireactions.GetLeads, actionHandle),
 	"GetLeadFunction":        handler(wireactions.GetLead, actionHandle),
 	"CreateLeadFunction":     handler(wireactions.CreateLead, actionHandle),
 	"UpdateLeadFunction":     handler(wireactions.UpdateLead, actionHandle),
 	"DailyReportFunction":    handler(wirereport.DailyReport, func(h *report.Daily) any { return h.Handle }),
-	"GetReportFunction":      handler(wirereport.GetReport, func(h *report.Get) any { return h.Handle }),
+	"GetReportFunction":      handler(wiregetreport.GetReport, func(h *report.Get) any { return h.Handle }),
 	"ReplayFunction":         handler(wirereplay.Replay, func(h *replay.Handler) any { return h.Handle }),
 	"AuditDigestFunction":    handler(wireaudit.AuditDigest, func(h *auditjob.Job) any { return h.Handle }),
 }

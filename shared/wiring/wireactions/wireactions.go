@@ -13,6 +13,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/idempotency"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/secrets"
 )
 
 // GetLeads builds GetLeadsFunction.
@@ -55,7 +56,7 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	if err != nil {
 		return nil, err
 	}
-	raw, err := wiring.Secret(ctx, cfg, ac, config.WhatConverts)
+	raw, err := secrets.Read(ctx, cfg, ac, config.WhatConverts)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	if err != nil {
 		return nil, err
 	}
-	db, enc := cfg.DynamoDB(ac), wiring.Encryptor(cfg, ac)
+	db, enc := wiring.DynamoDB(cfg, ac), wiring.Encryptor(cfg, ac)
 	// Each caller spends at most CALLER_BUDGET_SHARE of a key's day, and all callers together leave
 	// REPORT_BUDGET_SHARE of it to the daily report.
 	spend := budget.New(db, cfg.Table, budget.WithLogger(log), budget.WithShares(cfg.ReportBudgetShare, cfg.CallerBudgetShare))

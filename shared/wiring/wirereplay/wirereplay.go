@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/wcbridge/wcbridge/shared/access"
@@ -31,18 +31,15 @@ func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.H
 	if err != nil {
 		return nil, err
 	}
-	db := cfg.DynamoDB(ac)
+	db := wiring.DynamoDB(cfg, ac)
 	store := audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)})
-	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) {
-		if cfg.LambdaEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.LambdaEndpoint)
-		}
-	})
+	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) { o.BaseEndpoint = config.Endpoint(cfg.LambdaEndpoint) })
+	bus := eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint(cfg.EventBridgeEndpoint) })
 	return &replay.Handler{
 		Events:     store,
 		Audit:      store,
 		Jobs:       &replay.Jobs{DB: db, Table: cfg.Table},
-		Bus:        cfg.EventBridge(ac),
+		Bus:        bus,
 		EventBus:   cfg.EventBus,
 		Next:       &replay.SelfInvoker{Lambda: lc, FunctionName: cfg.FunctionName},
 		Authorizer: authz,

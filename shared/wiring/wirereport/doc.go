@@ -1,2 +1,3 @@
-// Package wirereport builds the functions of package report from configuration (see package wiring).
+// Package wirereport builds DailyReportFunction (report.Daily) from its configuration (see package
+// wiring; GetReportFunction is wiregetreport's).
 package wirereport

@@ -4,13 +4,13 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/secrets"
 )
 
 // DailyReport builds DailyReportFunction: the report store; an audit store that reads the day, builds
@@ -26,16 +26,16 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	if err != nil {
 		return nil, err
 	}
-	db := cfg.DynamoDB(ac)
+	db := wiring.DynamoDB(cfg, ac)
 	d := &report.Daily{
-		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: cfg.KMS(ac), DigestKeyID: cfg.DigestKeyID,
+		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: wiring.KMS(cfg, ac), DigestKeyID: cfg.DigestKeyID,
 			Tagger: wiring.Tagger(cfg, ac)}),
 		Reports:  report.NewStore(db, cfg.Table),
 		Profiles: cfg.ReportProfiles,
 		Log:      log,
 	}
 	if len(cfg.ReportProfiles) > 0 {
-		raw, err := wiring.Secret(ctx, cfg, ac, config.WhatConverts)
+		raw, err := secrets.Read(ctx, cfg, ac, config.WhatConverts)
 		if err != nil {
 			return nil, err
 		}
@@ -48,23 +48,4 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))))
 	}
 	return d, nil
-}
-
-// GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an audit store that only appends records
-// without PHI, and the access policy and API of cfg (access.Build).
-func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvTagKey); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authz, origin, err := access.Build(ctx, cfg, ac, log)
-	if err != nil {
-		return nil, err
-	}
-	db := cfg.DynamoDB(ac)
-	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)}),
-		Access: authz, Origin: &origin, Log: log}, nil
 }

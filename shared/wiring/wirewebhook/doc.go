@@ -1,2 +1,3 @@
-// Package wirewebhook builds the functions of package webhook from configuration (see package wiring).
+// Package wirewebhook builds IngestWebhookFunction (webhook.Ingest) from its configuration (see
+// package wiring).
 package wirewebhook

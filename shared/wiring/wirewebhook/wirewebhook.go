@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/access"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/secrets"
 )
 
 // IngestWebhook builds IngestWebhookFunction: the live webhook tokens (read once), the bus, and an
@@ -23,7 +26,7 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	if err != nil {
 		return nil, err
 	}
-	raw, err := wiring.Secret(ctx, cfg, ac, config.WebhookTokens)
+	raw, err := secrets.Read(ctx, cfg, ac, config.WebhookTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -37,55 +40,18 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	}
 	// Events recorded before the body hash joined the de-duplication key are looked for under their
 	// old key when their state predates this instance (webhook.LegacyKeyMargin).
-	store := audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac),
+	store := audit.New(audit.Config{DB: wiring.DynamoDB(cfg, ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac),
 		Tagger: wiring.Tagger(cfg, ac), LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin)})
 	return &webhook.Ingest{
 		Tokens:   tokens,
 		Store:    store,
-		Bus:      cfg.EventBridge(ac),
+		Bus:      bus(cfg, ac),
 		EventBus: cfg.EventBus,
 		Log:      log,
 	}, nil
 }
 
-// PublishOutbox builds PublishOutboxFunction: it reads the outbox index and clears markers, and uses
-// no key (bus details are clear metadata).
-func PublishOutbox(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Publisher, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvEventBus); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &webhook.Publisher{
-		Store:    audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table}),
-		Bus:      cfg.EventBridge(ac),
-		EventBus: cfg.EventBus,
-		Log:      log,
-		Settle:   cfg.OutboxSettle,
-	}, nil
-}
-
-// TriggerSamples builds TriggerSamplesFunction: it opens payloads (kms:Decrypt) and seals the event
-// IDs of its own audit record; the access policy and the API it serves come from cfg (access.Build).
-func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Samples, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authz, origin, err := access.Build(ctx, cfg, ac, log)
-	if err != nil {
-		return nil, err
-	}
-	enc := wiring.Encryptor(cfg, ac)
-	return &webhook.Samples{
-		Store:  audit.New(audit.Config{DB: cfg.DynamoDB(ac), Table: cfg.Table, Sealer: enc, Opener: enc, Tagger: wiring.Tagger(cfg, ac)}),
-		Access: authz,
-		Origin: &origin,
-		Log:    log,
-	}, nil
+// bus is the EventBridge client, at the local endpoint when one is set.
+func bus(cfg config.Config, ac aws.Config) *eventbridge.Client {
+	return eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint(cfg.EventBridgeEndpoint) })
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/webhook"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireoutbox"
+	"github.com/wcbridge/wcbridge/shared/wiring/wiresamples"
 	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
@@ -146,11 +148,11 @@ func TestBuiltFunctionsOverTheRealClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publisher, err := wirewebhook.PublishOutbox(ctx, cfg, log)
+	publisher, err := wireoutbox.PublishOutbox(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := wirewebhook.TriggerSamples(ctx, cfg, log)
+	samples, err := wiresamples.TriggerSamples(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +225,10 @@ func TestWebhookFunctionsRefuseMissingConfiguration(t *testing.T) {
 	if _, err := wirewebhook.IngestWebhook(ctx, cfg, slog.Default()); err == nil {
 		t.Fatal("IngestWebhook without a data key, bus or tokens")
 	}
-	if _, err := wirewebhook.PublishOutbox(ctx, cfg, slog.Default()); err == nil {
+	if _, err := wireoutbox.PublishOutbox(ctx, cfg, slog.Default()); err == nil {
 		t.Fatal("PublishOutbox without a bus")
 	}
-	if _, err := wirewebhook.TriggerSamples(ctx, cfg, slog.Default()); err == nil {
+	if _, err := wiresamples.TriggerSamples(ctx, cfg, slog.Default()); err == nil {
 		t.Fatal("TriggerSamples without a data key")
 	}
 	full, _ := config.FromMap(map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvEventBus: "b"})
