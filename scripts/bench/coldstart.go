@@ -285,7 +285,7 @@ func (b *bench) buildFunctions(ctx context.Context) ([]*lambdaFunction, error) {
 }
 
 // sdkServices are the AWS service clients the functions may build; helloclients has a file for each.
-var sdkServices = []string{"dynamodb", "eventbridge", "kms", "secretsmanager"}
+var sdkServices = []string{"dynamodb", "eventbridge", "kms", "lambda", "s3", "secretsmanager", "ssm"}
 
 // linkedServices is, for each package, the sdkServices among its dependencies (go list -deps), as
 // built for Lambda.

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/logging"
 
@@ -125,7 +126,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	if err != nil {
 		return fail("%v", err)
 	}
-	awsCfg, err := cfg.AWS(ctx)
+	// An operator runs this with a profile (SSO, a shared config file): the SDK's default chain,
+	// which the functions' configuration (config.AWS) does not link. Against the local stand-ins,
+	// the local credentials.
+	var awsCfg aws.Config
+	if cfg.Local() {
+		awsCfg, err = cfg.AWS(ctx)
+	} else {
+		awsCfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "verify-audit: AWS configuration: %v\n", err)
 		return exitError

@@ -168,3 +168,48 @@ func TestDeployedFunctionsTakeNoSecretFromTheEnvironment(t *testing.T) {
 		t.Fatalf("deployed Secret fell back to the environment: %q, %v", v, err)
 	}
 }
+
+// A function's AWS configuration takes Lambda's credentials from the environment, the local ones
+// when an endpoint is local and none are set, and with neither fails every call, naming the variables.
+func TestAWSCredentialsComeFromTheEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		wantKey string // "" when the credentials must fail
+	}{
+		{"Lambda's role credentials", map[string]string{"AWS_ACCESS_KEY_ID": "AKIDLAMBDA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "tok",
+			EnvLambdaFunctionName: "f"}, "AKIDLAMBDA"},
+		{"the environment's credentials win over the local ones", map[string]string{"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s",
+			EnvDynamoDBEndpoint: "http://127.0.0.1:1"}, "AKIDENV"},
+		{"local credentials for a local endpoint", map[string]string{EnvDynamoDBEndpoint: "http://127.0.0.1:1"}, "local"},
+		{"no credentials, deployed", map[string]string{EnvLambdaFunctionName: "f"}, ""},
+		{"a key without its secret", map[string]string{"AWS_ACCESS_KEY_ID": "AKIDENV", EnvLambdaFunctionName: "f"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := FromMap(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ac, err := c.AWS(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, err := ac.Credentials.Retrieve(context.Background())
+			if tc.wantKey == "" {
+				if err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+					t.Fatalf("want a refusal naming AWS_ACCESS_KEY_ID, got %q, %v", creds.AccessKeyID, err)
+				}
+				return
+			}
+			if err != nil || creds.AccessKeyID != tc.wantKey {
+				t.Fatalf("credentials %q, %v; want %q", creds.AccessKeyID, err, tc.wantKey)
+			}
+			if ac.Region != "us-east-1" {
+				t.Errorf("region %q, want the default us-east-1", ac.Region)
+			}
+			if tok := tc.env["AWS_SESSION_TOKEN"]; creds.SessionToken != tok {
+				t.Errorf("session token %q, want %q", creds.SessionToken, tok)
+			}
+		})
+	}
+}

@@ -1,6 +1,6 @@
 // Command helloclients is P4's second baseline (performance.md): the aws-lambda-go hello world that
 // first builds the AWS clients a function uses, as the functions build them at cold start (the
-// default configuration chain, then one client per service), so that a function's cold start over
+// configuration of shared/config, then one client per service), so that a function's cold start over
 // this one is what the project's own code costs, and this one over hello is the SDK's.
 //
 // Which clients it builds is chosen at build time, one tag per service, so that it links exactly the
@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/wcbridge/wcbridge/shared/config"
 )
 
 // builders are the clients this build makes, one file per service, each at its local endpoint
@@ -25,25 +25,20 @@ import (
 var builders []func(cfg aws.Config, endpoint func(env string) *string) any
 
 func main() {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(os.Getenv("AWS_REGION"))}
-	if os.Getenv("DYNAMODB_ENDPOINT") != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	cfg, err := config.Load()
+	if err != nil {
+		os.Exit(1)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
+	ac, err := cfg.AWS(context.Background())
 	if err != nil {
 		os.Exit(1)
 	}
 	clients := make([]any, 0, len(builders))
 	for _, b := range builders {
-		clients = append(clients, b(cfg, endpoint))
+		clients = append(clients, b(ac, endpoint))
 	}
 	lambda.Start(func(context.Context, json.RawMessage) (int, error) { return len(clients), nil })
 }
 
 // endpoint is a local endpoint from the environment, as the functions' configuration reads it.
-func endpoint(name string) *string {
-	if v := os.Getenv(name); v != "" {
-		return aws.String(v)
-	}
-	return nil
-}
+func endpoint(name string) *string { return config.Endpoint(os.Getenv(name)) }
