@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"hash"
+	"io"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -36,100 +38,147 @@ func TagMessage(recordHash string) []byte { return []byte(tagDomain + recordHash
 // RecordHash is the hash of an audit item as stored: "sha256:" and the lowercase hex SHA-256 of its
 // canonical encoding (see doc.go). Every attribute counts, including ones the store never writes, so
 // an attribute added by hand is an edit; only hash, tag, tag_key, outbox_pk and outbox_sk are left out.
+//
+// Every record written and every record verified is hashed, so the encoding is streamed into the
+// hash through a small buffer rather than built whole (a sealed body is kilobytes), and names and set
+// members are sorted in place of copies where they can be.
 func RecordHash(item map[string]types.AttributeValue) (string, error) {
-	var b bytes.Buffer
-	b.WriteString(recordDomain)
-	names := make([]string, 0, len(item))
+	var names [32]string // more than any record the store writes has
+	sorted := names[:0]
 	for n := range item {
 		if !unhashed[n] {
-			names = append(names, n)
+			sorted = append(sorted, n)
 		}
 	}
-	sort.Strings(names)
-	writeLen(&b, len(names))
-	for _, n := range names {
-		writeBytes(&b, []byte(n))
-		if err := writeValue(&b, item[n]); err != nil {
+	slices.Sort(sorted)
+	e := encoder{h: sha256.New()}
+	e.buf = e.scratch[:0]
+	e.buf = append(e.buf, recordDomain...)
+	e.len(len(sorted))
+	for _, n := range sorted {
+		e.str(n)
+		if err := e.value(item[n]); err != nil {
 			return "", fmt.Errorf("attribute %s: %w", n, err)
 		}
 	}
-	sum := sha256.Sum256(b.Bytes())
-	return hashPrefix + hex.EncodeToString(sum[:]), nil
+	e.flush()
+	var sum [sha256.Size]byte
+	return hashPrefix + hex.EncodeToString(e.h.Sum(sum[:0])), nil
 }
 
-func writeLen(b *bytes.Buffer, n int) {
-	var l [4]byte
-	binary.BigEndian.PutUint32(l[:], uint32(n))
-	b.Write(l[:])
+// encoder writes the canonical encoding into a hash, gathering the small parts (tags, lengths,
+// names) in buf and handing long values to the hash as they are.
+type encoder struct {
+	h       hash.Hash
+	buf     []byte
+	scratch [512]byte
 }
 
-func writeBytes(b *bytes.Buffer, p []byte) {
-	writeLen(b, len(p))
-	b.Write(p)
+// long is the length above which a value goes to the hash directly instead of through buf.
+const long = 256
+
+func (e *encoder) flush() {
+	e.h.Write(e.buf)
+	e.buf = e.buf[:0]
 }
 
-// writeSorted writes a set: DynamoDB does not keep the order of set members, so they are sorted.
-func writeSorted(b *bytes.Buffer, tag byte, members [][]byte) {
-	sort.Slice(members, func(i, j int) bool { return bytes.Compare(members[i], members[j]) < 0 })
-	b.WriteByte(tag)
-	writeLen(b, len(members))
-	for _, m := range members {
-		writeBytes(b, m)
+func (e *encoder) tag(t byte) { e.buf = append(e.buf, t) }
+
+func (e *encoder) len(n int) { e.buf = binary.BigEndian.AppendUint32(e.buf, uint32(n)) }
+
+// str writes a length-prefixed string.
+func (e *encoder) str(s string) {
+	e.len(len(s))
+	if len(s) > long {
+		e.flush()
+		io.WriteString(e.h, s)
+		return
+	}
+	if len(e.buf)+len(s) > cap(e.buf) {
+		e.flush()
+	}
+	e.buf = append(e.buf, s...)
+}
+
+// bytes writes a length-prefixed byte string.
+func (e *encoder) bytes(p []byte) {
+	e.len(len(p))
+	if len(p) > long {
+		e.flush()
+		e.h.Write(p)
+		return
+	}
+	if len(e.buf)+len(p) > cap(e.buf) {
+		e.flush()
+	}
+	e.buf = append(e.buf, p...)
+}
+
+// strSet writes a set of strings: DynamoDB does not keep the order of set members, so they are
+// sorted (byte order, which is Go's string order).
+func (e *encoder) strSet(t byte, members []string) {
+	sorted := slices.Clone(members)
+	slices.Sort(sorted)
+	e.tag(t)
+	e.len(len(sorted))
+	for _, m := range sorted {
+		e.str(m)
 	}
 }
 
-func strs(ss []string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
+func (e *encoder) value(v types.AttributeValue) error {
+	if len(e.buf) > len(e.scratch)-16 { // room for a tag and a length without a regrowth
+		e.flush()
 	}
-	return out
-}
-
-func writeValue(b *bytes.Buffer, v types.AttributeValue) error {
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
-		b.WriteByte('S')
-		writeBytes(b, []byte(v.Value))
+		e.tag('S')
+		e.str(v.Value)
 	case *types.AttributeValueMemberN:
-		b.WriteByte('N')
-		writeBytes(b, []byte(v.Value))
+		e.tag('N')
+		e.str(v.Value)
 	case *types.AttributeValueMemberB:
-		b.WriteByte('B')
-		writeBytes(b, v.Value)
+		e.tag('B')
+		e.bytes(v.Value)
 	case *types.AttributeValueMemberBOOL:
 		if v.Value {
-			b.WriteByte('T')
+			e.tag('T')
 		} else {
-			b.WriteByte('F')
+			e.tag('F')
 		}
 	case *types.AttributeValueMemberNULL:
-		b.WriteByte('0')
+		e.tag('0')
 	case *types.AttributeValueMemberSS:
-		writeSorted(b, 's', strs(v.Value))
+		e.strSet('s', v.Value)
 	case *types.AttributeValueMemberNS:
-		writeSorted(b, 'n', strs(v.Value))
+		e.strSet('n', v.Value)
 	case *types.AttributeValueMemberBS:
-		writeSorted(b, 'b', append([][]byte(nil), v.Value...))
+		sorted := slices.Clone(v.Value)
+		slices.SortFunc(sorted, bytes.Compare)
+		e.tag('b')
+		e.len(len(sorted))
+		for _, m := range sorted {
+			e.bytes(m)
+		}
 	case *types.AttributeValueMemberL:
-		b.WriteByte('L')
-		writeLen(b, len(v.Value))
-		for _, e := range v.Value {
-			if err := writeValue(b, e); err != nil {
+		e.tag('L')
+		e.len(len(v.Value))
+		for _, el := range v.Value {
+			if err := e.value(el); err != nil {
 				return err
 			}
 		}
 	case *types.AttributeValueMemberM:
-		b.WriteByte('M')
 		keys := make([]string, 0, len(v.Value))
 		for k := range v.Value {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
-		writeLen(b, len(keys))
+		slices.Sort(keys)
+		e.tag('M')
+		e.len(len(keys))
 		for _, k := range keys {
-			writeBytes(b, []byte(k))
-			if err := writeValue(b, v.Value[k]); err != nil {
+			e.str(k)
+			if err := e.value(v.Value[k]); err != nil {
 				return err
 			}
 		}
