@@ -71,17 +71,16 @@ func nAttr(n int64) types.AttributeValue {
 func marshal(r Record) map[string]types.AttributeValue {
 	pk, sk := table.AuditKey(r.ID)
 	shard := table.ShardOf(r.ID)
-	item := map[string]types.AttributeValue{
-		table.PK:        sAttr(pk),
-		table.SK:        sAttr(sk),
-		attrKind:        sAttr(string(r.Kind)),
-		attrActor:       sAttr(r.Actor),
-		attrOutcome:     sAttr(string(r.Outcome)),
-		attrReceivedAt:  sAttr(table.SortTime(r.ReceivedAt)),
-		table.DayPK:     sAttr(table.DayPartition(table.Day(r.ReceivedAt), shard)),
-		table.DaySK:     sAttr(table.IndexSortKey(r.ReceivedAt, r.ID)),
-		table.ExpiresAt: nAttr(table.ExpiryAfter(r.ReceivedAt, table.AuditRetention)),
-	}
+	item := make(map[string]types.AttributeValue, 32) // room for every attribute, the caller's too: no regrowth
+	item[table.PK] = sAttr(pk)
+	item[table.SK] = sAttr(sk)
+	item[attrKind] = sAttr(string(r.Kind))
+	item[attrActor] = sAttr(r.Actor)
+	item[attrOutcome] = sAttr(string(r.Outcome))
+	item[attrReceivedAt] = sAttr(table.SortTime(r.ReceivedAt))
+	item[table.DayPK] = sAttr(table.DayPartition(table.Day(r.ReceivedAt), shard))
+	item[table.DaySK] = sAttr(table.IndexSortKey(r.ReceivedAt, r.ID))
+	item[table.ExpiresAt] = nAttr(table.ExpiryAfter(r.ReceivedAt, table.AuditRetention))
 	putS := func(name, v string) {
 		if v != "" {
 			item[name] = sAttr(v)
@@ -117,11 +116,13 @@ func marshal(r Record) map[string]types.AttributeValue {
 	if r.DryRun {
 		item[attrDryRun] = &types.AttributeValueMemberBOOL{Value: true}
 	}
-	for name, t := range map[string]time.Time{attrWindowFrom: r.WindowFrom, attrWindowTo: r.WindowTo} {
+	putT := func(name string, t time.Time) {
 		if !t.IsZero() {
 			item[name] = sAttr(t.UTC().Format(time.RFC3339Nano))
 		}
 	}
+	putT(attrWindowFrom, r.WindowFrom)
+	putT(attrWindowTo, r.WindowTo)
 	putN(attrProfileID, r.ProfileID)
 	putN(attrAccountID, r.AccountID)
 	putN(attrStatus, int64(r.Status))

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -102,7 +101,7 @@ func parseDelivery(body []byte) (delivery, error) {
 			}
 		}
 	}
-	d.bodyHash, err = canonicalHash(obj)
+	d.bodyHash, err = canonicalHash(obj, len(body))
 	if err != nil {
 		return d, err
 	}
@@ -141,8 +140,11 @@ func hasValue(raw json.RawMessage) bool {
 // must not change), but it is written from the already validated top level: the scalars that make up
 // most of a lead are copied as they are, only nested values and strings with escapes go through
 // encoding/json.
-func canonicalHash(obj validate.Object) (string, error) {
-	buf, err := appendObject(make([]byte, 0, 4096), obj)
+//
+// size is the body's length: the canonical form is about as long (no longer but for escapes), so its
+// buffer never grows.
+func canonicalHash(obj validate.Object, size int) (string, error) {
+	buf, err := appendObject(make([]byte, 0, size+size/8+64), obj)
 	if err != nil {
 		return "", err
 	}
@@ -202,16 +204,33 @@ func appendCanonical(buf []byte, raw json.RawMessage) ([]byte, error) {
 
 // appendString appends s as encoding/json writes it without HTML escaping.
 func appendString(buf []byte, s string) ([]byte, error) {
-	plain := !strings.ContainsAny(s, "\"\\\u2028\u2029")
-	for i := 0; plain && i < len(s); i++ {
-		plain = s[i] >= 0x20
-	}
-	if plain && utf8.ValidString(s) {
+	if plainJSONString(s) {
 		buf = append(buf, '"')
 		buf = append(buf, s...)
 		return append(buf, '"'), nil
 	}
 	return appendJSON(buf, s)
+}
+
+// plainJSONString reports, in one pass, whether encoding/json writes s between quotes as it is: valid
+// UTF-8 without a quote, a backslash, a control character, U+2028 or U+2029 (which it escapes).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 func appendJSON(buf []byte, v any) ([]byte, error) {

@@ -316,7 +316,7 @@ func TestCanonicalHashIsEncodingJSONsCanonicalForm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := canonicalHash(obj)
+			got, err := canonicalHash(obj, len(body))
 			if err != nil {
 				t.Fatal(err)
 			}
