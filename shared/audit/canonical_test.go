@@ -99,7 +99,9 @@ func refValue(b *bytes.Buffer, v types.AttributeValue) {
 // randomValue is any attribute value, nested up to depth, with strings and bytes from empty to
 // several times the encoder's buffer, so that every path of the streaming encoder is taken.
 func randomValue(r *rand.Rand, depth int) types.AttributeValue {
-	str := func() string { return strings.Repeat(string(rune('a'+r.IntN(26))), []int{0, 1, 7, 255, 256, 257, 511, 600, 3000}[r.IntN(9)]) }
+	str := func() string {
+		return strings.Repeat(string(rune('a'+r.IntN(26))), []int{0, 1, 7, 255, 256, 257, 511, 600, 3000}[r.IntN(9)])
+	}
 	kinds := 8
 	if depth > 0 {
 		kinds = 10
