@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/httpapi"
@@ -57,24 +56,18 @@ func Build(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.
 	if err != nil {
 		return nil, httpapi.Origin{}, err
 	}
-	origin, err := originOf(ctx, cfg, func() SSM { return NewSSM(cfg, awsCfg) })
+	origin, err := originOf(ctx, cfg, func() SSM { return NewParameters(awsCfg, cfg.SSMEndpoint) })
 	if err != nil {
 		return nil, httpapi.Origin{}, err
 	}
 	return authz, origin, nil
 }
 
-// NewSSM is the Systems Manager client of the policy and API ID parameters, at the local endpoint
-// when one is set. Only the IAM routes, which build access control, link the SSM package.
-func NewSSM(cfg config.Config, awsCfg aws.Config) *ssm.Client {
-	return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = config.Endpoint(cfg.SSMEndpoint) })
-}
-
 // BuildAuthorizer is the authorizer over the policy source cfg names, read once here.
 func BuildAuthorizer(ctx context.Context, cfg config.Config, awsCfg aws.Config, log *slog.Logger) (*Authorizer, error) {
 	var client SSM
 	if cfg.AccessPolicyParameter != "" {
-		client = NewSSM(cfg, awsCfg)
+		client = NewParameters(awsCfg, cfg.SSMEndpoint)
 	}
 	src, opts, err := SourceOf(cfg, client)
 	if err != nil {
@@ -97,13 +90,13 @@ func originOf(ctx context.Context, cfg config.Config, client func() SSM) (httpap
 	case cfg.APIIDParameter == "":
 		return o, fmt.Errorf("configuration: set %s (locally %s)", config.EnvAPIIDParameter, config.EnvAPIID)
 	}
-	out, err := client().GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(cfg.APIIDParameter)})
+	value, _, err := client().GetParameter(ctx, cfg.APIIDParameter)
 	if err != nil {
 		return o, fmt.Errorf("read the parameter named by %s: %w", config.EnvAPIIDParameter, err)
 	}
-	if out.Parameter == nil || out.Parameter.Value == nil || strings.TrimSpace(*out.Parameter.Value) == "" {
+	if strings.TrimSpace(value) == "" {
 		return o, errors.New("the parameter named by " + config.EnvAPIIDParameter + " has no value")
 	}
-	o.APIID = strings.TrimSpace(*out.Parameter.Value)
+	o.APIID = strings.TrimSpace(value)
 	return o, nil
 }

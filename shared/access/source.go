@@ -2,14 +2,10 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // BuiltinSource is a fixed document compiled into the binary (the local stack's LocalPolicy).
@@ -41,12 +37,12 @@ func (s FileSource) Load(context.Context) ([]byte, string, error) {
 // Name is the file's path.
 func (s FileSource) Name() string { return s.Path }
 
-// SSM is the part of the Systems Manager client a ParameterSource uses.
+// SSM reads a Systems Manager parameter's current value and version (Parameters does).
 type SSM interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, name string) (value string, version int64, err error)
 }
 
-var _ SSM = (*ssm.Client)(nil)
+var _ SSM = (*Parameters)(nil)
 
 // ParameterSource is a Systems Manager Parameter Store parameter holding the policy: it changes
 // without a redeploy, every change is a new parameter version (kept in its history, and named in
@@ -58,14 +54,11 @@ type ParameterSource struct {
 
 // Load reads the parameter's current version.
 func (s ParameterSource) Load(ctx context.Context) ([]byte, string, error) {
-	out, err := s.Client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Parameter)})
+	value, version, err := s.Client.GetParameter(ctx, s.Parameter)
 	if err != nil {
 		return nil, "", fmt.Errorf("read parameter %s: %w", s.Parameter, err)
 	}
-	if out.Parameter == nil || out.Parameter.Value == nil {
-		return nil, "", errors.New("parameter " + s.Parameter + " has no value")
-	}
-	return []byte(*out.Parameter.Value), "ssm:" + strconv.FormatInt(out.Parameter.Version, 10), nil
+	return []byte(value), "ssm:" + strconv.FormatInt(version, 10), nil
 }
 
 // Name is the parameter's name.

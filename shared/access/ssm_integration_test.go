@@ -76,7 +76,7 @@ func TestParameterStoreThroughTheSSMAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := NewSSM(cfg, awsCfg)
+	client := ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	put := func(name, value string) {
 		t.Helper()
 		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value),
