@@ -68,8 +68,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: bench
-bench: ## the performance figures P1-P7 (docs/performance.md) against same-run baselines; table into docs/performance-results.md
-	scripts/with-services.sh go run ./scripts/bench -doc docs/performance-results.md
+bench: ## the performance figures P1-P7 (docs/performance.md) against same-run baselines; table into README.md and docs/performance-results.md
+	scripts/with-services.sh go run ./scripts/bench -doc docs/performance-results.md -readme README.md
 
 # The reliability suite (reliability/): load, injected faults and PHI scans through the whole local
 # stack on dynalite and local-kms, then every fuzz target for RELIABILITY_FUZZTIME each.
