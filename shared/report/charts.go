@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// The charts are SVG drawn here, as numbers the template places: no script, no library, nothing
-// fetched. Every chart's figures are also in a table beside it (the template's), for screen
+// The charts are SVG drawn here, as numbers the page (page.go) places: no script, no library, nothing
+// fetched. Every chart's figures are also in a table beside it, for screen
 // readers and for copying.
 
 // Chart geometry, in SVG user units (the SVG scales to the page's width).

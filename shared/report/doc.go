@@ -76,10 +76,11 @@
 // # Reading a report
 //
 // GET /reports/{date} answers the report as JSON (the stored bytes), HTML or CSV, as the Accept
-// header (Negotiate) or the format query parameter asks: the page is html/template with inline CSS
-// and SVG charts drawn here (charts.go, report.html, report.css) under a Content-Security-Policy
-// that allows only its own stylesheet, by hash; the CSV is one figure a row, safe from spreadsheet
-// formulas. GET /reports?from=…&to=… lists the Summary of each stored report of at most MaxRangeDays
+// header (Negotiate) or the format query parameter asks: the page is written in Go (page.go, every
+// value escaped as html/template would; no template engine, whose reflection would keep every
+// method of the binary) with inline CSS and SVG charts drawn here (charts.go, report.css) under a
+// Content-Security-Policy that allows only its own stylesheet, by hash; the CSV is one figure a row,
+// safe from spreadsheet formulas. GET /reports?from=…&to=… lists the Summary of each stored report of at most MaxRangeDays
 // days (read with one BatchGetItem); the page's 30-day trend is the same summaries. Errors:
 // not_found (404) when the date has none, invalid_request (400) naming date, format, from or to,
 // forbidden (403) without a caller identity or when the access policy shows the caller nothing.

@@ -505,3 +505,18 @@ func TestTheIntegritySectionSaysWhatWasVerified(t *testing.T) {
 		})
 	}
 }
+
+// Every value the page shows is escaped as html/template escapes text and quoted attribute values:
+// read back by a browser it is the value itself (NUL aside, which becomes U+FFFD), and nothing in it
+// can open or close markup or an attribute.
+func TestPageValuesAreEscaped(t *testing.T) {
+	for _, s := range []string{"", "plain / text", `<script>alert("x")</script>`, `" onload="x`, "' onmouseover='x", "a&b&amp;", "a+b", "tab\tnew\nline", "é✓😀", "nul\x00"} {
+		got := esc(s)
+		if strings.ContainsAny(got, `<>"'+`+"\x00") {
+			t.Errorf("esc(%q) = %q: markup characters left", s, got)
+		}
+		if back := html.UnescapeString(got); back != strings.ReplaceAll(s, "\x00", "\uFFFD") {
+			t.Errorf("esc(%q) reads back as %q", s, back)
+		}
+	}
+}

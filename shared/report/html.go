@@ -1,12 +1,10 @@
 package report
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"fmt"
-	"html/template"
 	"strconv"
 	"strings"
 	"time"
@@ -14,29 +12,8 @@ import (
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
-//go:embed report.html
-var pageTemplate string
-
 //go:embed report.css
 var pageCSS string
-
-var page = template.Must(template.New("report").Funcs(template.FuncMap{"dict": dict}).Parse(pageTemplate))
-
-// dict passes several values to a nested template: (dict "Key" value …).
-func dict(kv ...any) (map[string]any, error) {
-	if len(kv)%2 != 0 {
-		return nil, fmt.Errorf("dict: odd number of arguments")
-	}
-	m := make(map[string]any, len(kv)/2)
-	for i := 0; i < len(kv); i += 2 {
-		k, ok := kv[i].(string)
-		if !ok {
-			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
-		}
-		m[k] = kv[i+1]
-	}
-	return m, nil
-}
 
 // ContentSecurityPolicy is the HTML page's policy: nothing may load or run but the page's own
 // stylesheet (by its hash) and data: images. No script, font, frame, form or connection, and no
@@ -49,9 +26,9 @@ func styleHash() string {
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// pageData is what the template shows.
+// pageData is what the page shows (writePage writes it).
 type pageData struct {
-	CSS         template.CSS
+	CSS         string // the page's one style (pageCSS), trusted
 	Date        string
 	GeneratedAt string
 	Profiles    []profileRow
@@ -115,8 +92,13 @@ type integrityWords struct {
 
 // renderHTML renders the page of v with its trend (nil when it could not be read).
 func renderHTML(v View, trend []trendDay) ([]byte, error) {
+	return writePage(buildPage(v, trend)), nil
+}
+
+// buildPage is what the page shows of v and its trend.
+func buildPage(v View, trend []trendDay) pageData {
 	d := pageData{
-		CSS:  template.CSS(pageCSS),
+		CSS:  pageCSS,
 		Date: v.Date, GeneratedAt: humanTime(v.GeneratedAt),
 		Withheld:             !v.Full(),
 		ProfileKeyDailyLimit: formatInt(whatconverts.ProfileKeyDailyLimit),
@@ -191,11 +173,7 @@ func renderHTML(v View, trend []trendDay) ([]byte, error) {
 			d.Trend = append(d.Trend, row)
 		}
 	}
-	var b bytes.Buffer
-	if err := page.Execute(&b, d); err != nil {
-		return nil, fmt.Errorf("report: render the page: %w", err)
-	}
-	return b.Bytes(), nil
+	return d
 }
 
 func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
