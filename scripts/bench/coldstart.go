@@ -127,11 +127,17 @@ func measureP4(ctx context.Context, b *bench) (result, error) {
 	worstName, worst, worstInit, worstClients, worstClientsName := "", 0.0, 0.0, 0.0, ""
 	worstInitClients, worstInitClientsName := 0.0, ""
 	bigName, big := "", int64(0)
+	var overLimit []string // every function over the size limit, named with its size
 	allOK := true
 	for _, f := range fns {
 		size := fileSize(f.arm)
-		if size > big && !strings.HasPrefix(f.name, "hello") {
-			bigName, big = f.name, size
+		if !strings.HasPrefix(f.name, "hello") {
+			if size > big {
+				bigName, big = f.name, size
+			}
+			if size > maxBinary {
+				overLimit = append(overLimit, f.name+" "+fmtMB(size))
+			}
 		}
 		if len(f.runs) == 0 {
 			allOK = false
@@ -212,8 +218,17 @@ func measureP4(ctx context.Context, b *bench) (result, error) {
 			Baseline: "hello " + fmtNanos(baseInit), Ratio: fmtRatio(worstInit), Target: "reported", Verdict: "-"},
 		row{ID: "P4", Name: "stripped arm64 binary, largest (" + bigName + ")", Value: fmtMB(big),
 			Baseline: "hello " + fmtMB(fileSize(hello.arm)), Ratio: fmtRatio(float64(big) / float64(fileSize(hello.arm))),
-			Target: "limit 12 MB", Verdict: verdict(big <= maxBinary)})
+			Target: "limit 12 MB", Verdict: sizeVerdict(overLimit)})
 	return result{Rows: rows, Details: details}, nil
+}
+
+// sizeVerdict is OK, or MISS naming every function over the size limit, so that none hides behind the
+// largest.
+func sizeVerdict(over []string) string {
+	if len(over) == 0 {
+		return "OK"
+	}
+	return "MISS: over the limit: " + strings.Join(over, ", ")
 }
 
 // buildFunctions builds hello (first), every functions/<name>, and for each distinct set of AWS
