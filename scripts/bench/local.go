@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/wcbridge/wcbridge/shared/local/devstack"
 )
 
 // The local services scripts/with-services.sh starts (make bench runs under it).
@@ -61,6 +63,38 @@ func newKey(ctx context.Context, c *kms.Client, spec kmstypes.KeySpec) (string, 
 		return "", fmt.Errorf("create a %s key on local-kms: %w", spec, err)
 	}
 	return aws.ToString(out.KeyMetadata.Arn), nil
+}
+
+// startQuietStack starts the whole local stack in process (shared/local/devstack: API Gateway, the
+// functions, the bus, the simulator) on dynalite and local-kms, in a table of its own that is deleted
+// on close, schedules off, template parameters overridden by params. The functions log JSON lines on
+// stderr, as in Lambda, which would drown the bench's progress lines (the reliability suite is where
+// logs are read): os.Stderr is /dev/null from here until restore is called.
+func startQuietStack(ctx context.Context, b *bench, params map[string]string) (stack *devstack.Stack, restore func(), err error) {
+	ddbURL, err := localEndpoint("DYNAMODB_ENDPOINT")
+	if err != nil {
+		return nil, nil, err
+	}
+	kmsURL, err := localEndpoint("KMS_ENDPOINT")
+	if err != nil {
+		return nil, nil, err
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	stderr := os.Stderr
+	os.Stderr = devnull
+	restore = func() { os.Stderr = stderr } // devnull stays open: the functions built keep writing to it
+	stack, err = devstack.Start(ctx, devstack.Options{
+		Dir: b.root, DynamoDBEndpoint: ddbURL, KMSEndpoint: kmsURL, DisableSchedules: true,
+		Table: "wcbridge-bench-" + randomHex(4), DeleteTableOnClose: true, ParameterOverrides: params,
+	})
+	if err != nil {
+		restore()
+		return nil, nil, err
+	}
+	return stack, restore, nil
 }
 
 func randomHex(n int) string {

@@ -32,30 +32,12 @@ const replayEvents = 5000
 // is measured) until the last chunk is done, and, as the baseline, puts the same events on the same
 // local bus in PutEvents batches of 10 from a bare loop: the replay's throughput over the bus's own.
 func measureReplay(ctx context.Context, b *bench) (result, error) {
-	ddbURL, err := localEndpoint("DYNAMODB_ENDPOINT")
-	if err != nil {
-		return result{}, err
-	}
-	kmsURL, err := localEndpoint("KMS_ENDPOINT")
-	if err != nil {
-		return result{}, err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		return result{}, err
-	}
-	defer devnull.Close()
 	stderr := os.Stderr
-	os.Stderr = devnull // the functions' JSON log lines
-	defer func() { os.Stderr = stderr }()
-	stack, err := devstack.Start(ctx, devstack.Options{
-		Dir: b.root, DynamoDBEndpoint: ddbURL, KMSEndpoint: kmsURL, DisableSchedules: true,
-		Table: "wcbridge-bench-" + randomHex(4), DeleteTableOnClose: true,
-		ParameterOverrides: map[string]string{"ReplayRate": "10000"},
-	})
+	stack, restore, err := startQuietStack(ctx, b, map[string]string{"ReplayRate": "10000"})
 	if err != nil {
 		return result{}, err
 	}
+	defer restore() // after the run: the replay's chunks start instances of their own, which log too
 	defer func() { _ = stack.Close(context.Background()) }()
 	db, _, err := localDynamoDB()
 	if err != nil {

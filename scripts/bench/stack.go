@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
-	"github.com/wcbridge/wcbridge/shared/local/devstack"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 )
 
@@ -29,31 +27,11 @@ const p7Webhooks = 500
 // a time over loopback HTTP, alternating each with a bare PutItem of an item of the same size on the
 // same dynalite from the same process: the webhook's latency over what one write to that server costs.
 func measureP7(ctx context.Context, b *bench) (result, error) {
-	ddbURL, err := localEndpoint("DYNAMODB_ENDPOINT")
+	stack, restore, err := startQuietStack(ctx, b, nil)
 	if err != nil {
 		return result{}, err
 	}
-	kmsURL, err := localEndpoint("KMS_ENDPOINT")
-	if err != nil {
-		return result{}, err
-	}
-	// The functions log JSON lines on stderr, as in Lambda: 500 webhooks' worth would drown the
-	// progress lines, so they go to /dev/null (the reliability suite is where logs are read).
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		return result{}, err
-	}
-	defer devnull.Close()
-	stderr := os.Stderr
-	os.Stderr = devnull
-	stack, err := devstack.Start(ctx, devstack.Options{
-		Dir: b.root, DynamoDBEndpoint: ddbURL, KMSEndpoint: kmsURL,
-		Table: "wcbridge-bench-" + randomHex(4), DeleteTableOnClose: true, DisableSchedules: true,
-	})
-	os.Stderr = stderr
-	if err != nil {
-		return result{}, err
-	}
+	restore() // the functions, built, keep their /dev/null
 	defer func() { _ = stack.Close(context.Background()) }()
 
 	db, _, err := localDynamoDB()
