@@ -243,8 +243,12 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
 }
 
-// hasJSONLineSeparator reports whether raw holds U+2028 or U+2029, which encoding/json escapes.
+// hasJSONLineSeparator reports whether raw holds U+2028 or U+2029, which encoding/json escapes. Both
+// start with the byte 0xE2, which most values (ASCII) do not hold: one fast scan rules them out.
 func hasJSONLineSeparator(raw []byte) bool {
+	if bytes.IndexByte(raw, 0xE2) < 0 {
+		return false
+	}
 	return bytes.Contains(raw, []byte("\u2028")) || bytes.Contains(raw, []byte("\u2029"))
 }
 
