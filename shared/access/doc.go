@@ -18,8 +18,9 @@
 // Sources. Deployed, the policy is a Systems Manager parameter (ParameterSource), read at the cold
 // start and again on the first request after DefaultRefresh, so that a change is in force within a
 // minute without a redeploy; its version names the parameter version and a hash of the text
-// ("ssm:7@sha256:…"), and every audit record of a call says which version decided it. Locally it is
-// a file (FileSource, WCBRIDGE_ACCESS_POLICY_FILE) read again every second, or the built-in
+// ("ssm:7@sha256:…"), and every audit record of a call says which version decided it. It is read
+// with Parameters, one signed GetParameter, not the SDK's SSM client (1.2 MB of every IAM route's
+// binary for that one call). Locally it is a file (FileSource, WCBRIDGE_ACCESS_POLICY_FILE) read again every second, or the built-in
 // LocalPolicy (BuiltinSource), chosen only by the local stack.
 //
 // Consumers declare the one method they use, with plain types, and treat an error or a nil
