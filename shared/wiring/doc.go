@@ -9,7 +9,8 @@
 // package webhook's three functions; wireactions; wirereport and wiregetreport; wirereplay;
 // wireaudit, the one that links S3), clients other than DynamoDB and KMS are built where they are
 // used, and a secret is read through package secrets, the one that links Secrets Manager. The access
-// policy (shared/access, with Systems Manager and Cedar) is linked by the IAM routes only.
+// policy (shared/access: Cedar, and the parameters it is read from) is linked by the IAM routes only,
+// whose builders start through wireiam (wireactions, whose settings and secret come first, on its own).
 //
 // The builders are a package, not code in each main, because the local stack (shared/local/devstack)
 // must build every function exactly as Lambda does: functions/<name>/main.go and the stack's registry

@@ -4,24 +4,17 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireiam"
 )
 
 // GetReport builds GetReportFunction (GET /reports/{date} and GET /reports): the report store, an audit store that only appends records
 // without PHI, and the access policy and API of cfg (access.Build).
 func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Get, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvTagKey); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	ac, authz, origin, err := wireiam.Start(ctx, cfg, log, config.EnvTable, config.EnvTagKey)
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/replay"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireiam"
 )
 
 // Replay builds ReplayFunction: an audit store that counts and reads events and appends records
@@ -20,14 +20,7 @@ import (
 // the next chunk; and the access policy and API of cfg (access.Build): a replay needs "replay" on
 // every profile it touches.
 func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.Handler, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvEventBus, config.EnvLambdaFunctionName); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	ac, authz, origin, err := wireiam.Start(ctx, cfg, log, config.EnvTable, config.EnvTagKey, config.EnvEventBus, config.EnvLambdaFunctionName)
 	if err != nil {
 		return nil, err
 	}

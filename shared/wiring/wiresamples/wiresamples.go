@@ -4,24 +4,17 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/wcbridge/wcbridge/shared/access"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/webhook"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/wireiam"
 )
 
 // TriggerSamples builds TriggerSamplesFunction: it opens payloads (kms:Decrypt) and seals the event
 // IDs of its own audit record; the access policy and the API it serves come from cfg (access.Build).
 func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*webhook.Samples, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDataKey, config.EnvTagKey); err != nil {
-		return nil, err
-	}
-	ac, err := cfg.AWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authz, origin, err := access.Build(ctx, cfg, ac, log)
+	ac, authz, origin, err := wireiam.Start(ctx, cfg, log, config.EnvTable, config.EnvDataKey, config.EnvTagKey)
 	if err != nil {
 		return nil, err
 	}
