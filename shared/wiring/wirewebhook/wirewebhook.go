@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
@@ -45,13 +44,8 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	return &webhook.Ingest{
 		Tokens:   tokens,
 		Store:    store,
-		Bus:      bus(cfg, ac),
+		Bus:      eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint(cfg.EventBridgeEndpoint) }),
 		EventBus: cfg.EventBus,
 		Log:      log,
 	}, nil
-}
-
-// bus is the EventBridge client, at the local endpoint when one is set.
-func bus(cfg config.Config, ac aws.Config) *eventbridge.Client {
-	return eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint(cfg.EventBridgeEndpoint) })
 }
