@@ -71,7 +71,7 @@ func measureP1(ctx context.Context, b *bench) (result, error) {
 	if err != nil {
 		shares = "CPU profile of BenchmarkIngest: not taken: " + firstLine(err.Error())
 	} else if ratio > 2 {
-		v = "MISS (explained: the audit record's build beyond the floor's seal and hash; see details)"
+		v = "MISS (explained: the body's canonical hash for the de-duplication key and the audit record's build, beyond the floor's decode, seal and hash; see details)"
 	}
 	return result{
 		Rows: []row{
@@ -123,6 +123,7 @@ func ingestProfile(ctx context.Context, b *bench, bin testBinary) (string, error
 		{"  of which the record's canonical hash", "github.com/wcbridge/wcbridge/shared/audit.RecordHash"},
 		{"  of which the item's attributes", "github.com/wcbridge/wcbridge/shared/audit.marshal"},
 		{"  of which the seal (in the floor)", "github.com/wcbridge/wcbridge/shared/envelope.(*Encryptor).Seal"},
+		{"the body's canonical hash (de-duplication key)", "github.com/wcbridge/wcbridge/shared/webhook.canonicalHash"},
 		{"de-duplication key and event ID", "github.com/wcbridge/wcbridge/shared/audit.EventID"},
 		{"inline publish (detail, entry, marker)", "github.com/wcbridge/wcbridge/shared/webhook.(*Ingest).publishInline"},
 	}
