@@ -40,6 +40,10 @@ func NewParameters(ac aws.Config, endpoint string) *Parameters {
 	return &Parameters{Credentials: ac.Credentials, Region: ac.Region, Endpoint: endpoint, HTTP: ac.HTTPClient}
 }
 
+// defaultHTTP is the SDK's default HTTP client (its transport built on first use), shared by every
+// read so that a refresh reuses the cold start's connection.
+var defaultHTTP aws.HTTPClient = awshttp.NewBuildableClient()
+
 // maxParameterAnswer bounds a GetParameter answer: a parameter holds at most 8 KB (advanced tier),
 // JSON-escaped at most six times as long, with its metadata.
 const maxParameterAnswer = 64 << 10
@@ -96,7 +100,7 @@ func (p *Parameters) getOnce(ctx context.Context, body []byte) (value string, ve
 	}
 	client := p.HTTP
 	if client == nil {
-		client = awshttp.NewBuildableClient()
+		client = defaultHTTP
 	}
 	resp, err := client.Do(req)
 	if err != nil {
