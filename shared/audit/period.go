@@ -153,6 +153,23 @@ func (d PeriodDigest) VerifySignature(pub *ecdsa.PublicKey) bool {
 	return ecdsa.VerifyASN1(pub, sum[:], d.Signature)
 }
 
+// PublicKeys is the part of the KMS API that exports the signing key's public key.
+type PublicKeys interface {
+	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+}
+
+var _ PublicKeys = (*kms.Client)(nil)
+
+// FetchPublicKey asks KMS for the signing key's public key (kms:GetPublicKey, once) for verifiers
+// that hold no copy of it: what they verify with is then the key alone, as offline.
+func FetchPublicKey(ctx context.Context, k PublicKeys, keyID string) (*ecdsa.PublicKey, error) {
+	out, err := k.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
+	if err != nil {
+		return nil, fmt.Errorf("audit: get the public key of %s: %w", keyID, err)
+	}
+	return ParsePublicKey(out.PublicKey)
+}
+
 // ParsePublicKey reads the signing key's public key as `aws kms get-public-key` exports it: DER
 // SubjectPublicKeyInfo, raw or base64 (the CLI's text output), or PEM ("PUBLIC KEY"). It must be an
 // ECDSA P-256 key.

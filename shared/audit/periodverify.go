@@ -38,6 +38,8 @@ type RangeReport struct {
 	Records     int    // records read
 	Findings    int    // findings reported
 	Head        string // the last period of the range with a digest
+	HeadDigest  string // that period's digest (Value): what the next period chains to
+	ChainedFrom string // what the range's first digest names as its previous ("" at the chain's genesis)
 	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
 }
 
@@ -102,8 +104,11 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			}
 			continue
 		}
+		if rep.Digested == 0 {
+			rep.ChainedFrom = d.Previous
+		}
 		rep.Digested++
-		rep.Head = period
+		rep.Head, rep.HeadDigest = period, d.Value
 		if !d.VerifySignature(s.cfg.PublicKey) {
 			report(Finding{Kind: FindingForged, Period: period, Detail: "digest signature does not verify with the public key"})
 		}

@@ -2,13 +2,9 @@ package wireaudit
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
@@ -29,11 +25,7 @@ func AuditDigest(ctx context.Context, cfg config.Config, log *slog.Logger) (*aud
 		return nil, err
 	}
 	k := cfg.KMS(ac)
-	out, err := k.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(cfg.SigningKeyID)})
-	if err != nil {
-		return nil, fmt.Errorf("audit digest: get the signing key's public key: %w", err)
-	}
-	pub, err := audit.ParsePublicKey(out.PublicKey)
+	pub, err := audit.FetchPublicKey(ctx, k, cfg.SigningKeyID)
 	if err != nil {
 		return nil, err
 	}

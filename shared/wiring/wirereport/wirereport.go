@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/wcbridge/wcbridge/shared/access"
+	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/config"
@@ -13,13 +14,14 @@ import (
 	"github.com/wcbridge/wcbridge/shared/wiring"
 )
 
-// DailyReport builds DailyReportFunction: the report store; an audit store that reads the day, builds
-// and verifies digests (the digest key's MAC) and writes records without PHI (neither kms:Decrypt nor
-// kms:GenerateDataKey on the data key); and, only when profiles are configured, the WhatConverts
-// credentials and a client spending what each key has left of its day (REPORT_BUDGET_SHARE of it is
-// kept for the report: the actions never spend it).
+// DailyReport builds DailyReportFunction: the report store; an audit store that reads the day,
+// verifies its hourly digests as `make verify-audit` does (the signing key's public key, one
+// kms:GetPublicKey; the digest bucket; record tags) but cannot sign or write a digest, and writes
+// records without PHI (neither kms:Decrypt nor kms:GenerateDataKey on the data key); and, only when
+// profiles are configured, the WhatConverts credentials and a client spending what each key has
+// left of its day (REPORT_BUDGET_SHARE of it is kept for the report: the actions never spend it).
 func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDigestKey, config.EnvTagKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvSigningKey, config.EnvAuditBucket); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -28,8 +30,6 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	}
 	db := cfg.DynamoDB(ac)
 	d := &report.Daily{
-		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: cfg.KMS(ac), DigestKeyID: cfg.DigestKeyID,
-			Tagger: wiring.Tagger(cfg, ac)}),
 		Reports:  report.NewStore(db, cfg.Table),
 		Profiles: cfg.ReportProfiles,
 		Log:      log,
@@ -47,6 +47,13 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 		d.WhatConverts = whatconverts.New(cfg.WhatConvertsURL,
 			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))))
 	}
+	pub, err := audit.FetchPublicKey(ctx, cfg.KMS(ac), cfg.SigningKeyID)
+	if err != nil {
+		return nil, err
+	}
+	tags := wiring.Tagger(cfg, ac)
+	d.Audit = audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: tags, TagChecker: tags, PublicKey: pub,
+		Anchor: &anchor.S3{Client: cfg.S3(ac), Bucket: cfg.AuditBucket}})
 	return d, nil
 }
 
