@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,8 +34,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/wcbridge/wcbridge/shared/anchor"
@@ -146,26 +145,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 		return fail("-to is before -from")
 	}
 
-	var pemBytes []byte
+	var pub *ecdsa.PublicKey
 	switch {
 	case *pubFile != "":
-		if pemBytes, err = os.ReadFile(*pubFile); err != nil {
+		b, err := os.ReadFile(*pubFile)
+		if err != nil {
 			return fail("read the public key: %v", err)
 		}
+		if pub, err = audit.ParsePublicKey(b); err != nil {
+			return fail("%v", err)
+		}
 	case cfg.SigningKeyID != "":
-		out, err := keys.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(cfg.SigningKeyID)})
-		if err != nil {
-			fmt.Fprintf(stderr, "verify-audit: get the public key of %s: %v\n", cfg.SigningKeyID, err)
+		if pub, err = audit.FetchPublicKey(ctx, keys, cfg.SigningKeyID); err != nil {
+			fmt.Fprintf(stderr, "verify-audit: %v\n", err)
 			return exitError
 		}
-		pemBytes = out.PublicKey
 		fmt.Fprintf(stderr, "verify-audit: public key from KMS (%s)\n", cfg.SigningKeyID)
 	default:
 		return fail("-public-key (or SIGNING_KEY_ID) is required")
-	}
-	pub, err := audit.ParsePublicKey(pemBytes)
-	if err != nil {
-		return fail("%v", err)
 	}
 	scfg := audit.Config{DB: db, Table: cfg.Table, PublicKey: pub, Now: now}
 	var notChecked []string

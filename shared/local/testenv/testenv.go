@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"os"
@@ -299,4 +300,22 @@ func RawTable(t testing.TB, db *dynamodb.Client, tableName string) []string {
 		}
 	}
 	return items
+}
+
+// MTH is RFC 6962's Merkle tree hash of leaf hashes, straight from its recursive definition: tests
+// that check or write audit digests compute it independently of shared/audit.
+func MTH(leaves [][]byte) []byte {
+	switch len(leaves) {
+	case 0:
+		h := sha256.Sum256(nil)
+		return h[:]
+	case 1:
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	h := sha256.Sum256(append(append([]byte{1}, MTH(leaves[:k])...), MTH(leaves[k:])...))
+	return h[:]
 }
