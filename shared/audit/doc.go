@@ -1,8 +1,8 @@
 // Package audit is wcbridge's audit trail: one write-once record per webhook delivery, action call,
 // PHI read and report run, in the project's DynamoDB table, with the PHI sealed field-level and every
-// hour's records made tamper-evident by a signed, chained, anchored digest. HIPAA asks for audit controls and
-// integrity (45 CFR 164.312(b), (c)); the webhook path also uses the store for de-duplication and as
-// the outbox of the bus, so that one conditional write does all three.
+// hour's records made tamper-evident by a signed, chained, anchored digest. HIPAA asks for audit
+// controls and integrity (45 CFR 164.312(b), (c)); the webhook path also uses the store for
+// de-duplication and as the outbox of the bus, so that one conditional write does all three.
 //
 // # Records
 //
@@ -94,8 +94,9 @@
 // public key alone, table against anchor, tags, leaves and records, streaming records and leaves side
 // by side; AuditDigestFunction, `make verify-audit` and the daily report's integrity section all
 // verify with it. Building and verifying hold one page of records, one chunk of leaves and the
-// O(log n) Merkle frontier, whatever the period's size. Refused webhooks are counted per minute and status (CountRejection), not recorded one by
-// one. docs/audit.md says what this proves and how an auditor checks it.
+// O(log n) Merkle frontier, whatever the period's size (a page of records a shard, 200 each).
+// Refused webhooks are counted per minute and status (CountRejection), not recorded one by one.
+// docs/audit.md says what this proves and how an auditor checks it.
 //
 // # Daily digests (legacy)
 //

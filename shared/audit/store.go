@@ -59,7 +59,7 @@ type TagChecker interface {
 }
 
 // Config is what a Store needs. Only DB and Table are always required; each function sets what it
-// may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID to verify legacy daily digests.
+// may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID for legacy digests.
 type Config struct {
 	DB          DB
 	Table       string
