@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -14,11 +13,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // BenchmarkPeriodDigest builds and verifies one period's digest over R records (10,000 and 100,000,
@@ -46,7 +45,7 @@ func BenchmarkPeriodDigest(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
 			ctx := context.Background()
-			url := startBenchTable(b, n)
+			url := testenv.StartChild(b, benchTableEnv, strconv.Itoa(n))
 			db := dynamodb.New(dynamodb.Options{
 				Region: "us-east-1", BaseEndpoint: aws.String(url),
 				Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""),
@@ -140,34 +139,6 @@ func serveBenchTable(records string) {
 	fmt.Println(srv.URL)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	srv.Close()
-}
-
-// startBenchTable starts the child serving R records and returns its URL.
-func startBenchTable(b *testing.B, records int) string {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", benchTableEnv, records))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	url, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("the bench table did not start: %v", err)
-	}
-	return strings.TrimSpace(url)
 }
 
 // wholeBodies reads each response body whole before handing it on.

@@ -6,6 +6,7 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -318,4 +320,35 @@ func MTH(leaves [][]byte) []byte {
 	}
 	h := sha256.Sum256(append(append([]byte{1}, MTH(leaves[:k])...), MTH(leaves[k:])...))
 	return h[:]
+}
+
+// StartChild runs this test binary again as a helper process, with env set to value (its TestMain
+// serves something on seeing it: a benchmark's simulator or table, kept out of the measured
+// heap), and returns the first line the child prints (its URL). The child serves until its stdin
+// is closed, at the test's cleanup.
+func StartChild(tb testing.TB, env, value string) string {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), env+"="+value)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("the child process (%s) did not start: %v", env, err)
+	}
+	return strings.TrimSpace(line)
 }
