@@ -498,6 +498,21 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 		t.Fatalf("integrity after tampering %+v, want unverified with one edited record against the same digests", in)
 	}
 
+	// ... and deletes an hour's digest from the table: its write-once copy in the bucket says so.
+	dpk, dsk := table.DigestKey("2026-11-28T05")
+	if _, err := e.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(e.table),
+		Key:       map[string]types.AttributeValue{table.PK: &types.AttributeValueMemberS{Value: dpk}, table.SK: &types.AttributeValueMemberS{Value: dsk}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if in = readStored(t, d, "2026-11-28").Integrity; in.Verified || in.Findings["digest-deleted"] != 1 || in.Findings["edited"] != 1 {
+		t.Fatalf("integrity after deleting a digest %+v, want the deletion and the edit found", in)
+	}
+
 	// Today (2026-11-29): its first hour is due but not digested yet. The report says so, and
 	// never builds a digest itself.
 	res, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-29"}`))
@@ -522,8 +537,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if runs != 4 {
-		t.Fatalf("%d run records, want 4", runs)
+	if runs != 5 {
+		t.Fatalf("%d run records, want 5", runs)
 	}
 }
 
