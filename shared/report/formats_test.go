@@ -492,9 +492,9 @@ func TestTheIntegritySectionSaysWhatWasVerified(t *testing.T) {
 		{"chained", Integrity{Records: 3, Digest: "sha256:aa", PreviousDigest: "sha256:bb", Verified: true, PeriodsVerified: 24}, "ok",
 			[]string{"Intact", "chained to sha256:bb"}},
 		{"too early", Integrity{Records: 5, PeriodsVerified: 23, PeriodsPending: 1, UnverifiedReason: IntegrityPending}, "pending",
-			[]string{"Not yet verified", "1 of the 24 hourly periods", "23 periods were", "Run the report for 2026-11-28 again"}},
+			[]string{"Not yet verified", "1 of the 24 hourly periods", "the 23 digested periods were verified", "Run the report for 2026-11-28 again"}},
 		{"before the chain", Integrity{PeriodsVerified: 10, PeriodsBeforeChain: 14, UnverifiedReason: IntegrityBeforeChain}, "pending",
-			[]string{"Not verified", "14 of the 24 hourly periods", "before the first signed digest"}},
+			[]string{"Not verified", "14 of the 24 hourly periods", "before the first signed digest", "the 10 digested periods were verified"}},
 		{"tampered", Integrity{Records: 7, Digest: "sha256:aa", UnverifiedReason: IntegrityFindings, Findings: map[string]int{"edited": 2, "deleted": 1}}, "bad",
 			[]string{"Not intact", "no longer matched", "make verify-audit DATE=2026-11-28", "<td>edited</td><td class=\"n\">2</td>"}},
 	} {

@@ -216,14 +216,14 @@ func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
 	case in.UnverifiedReason == IntegrityPending:
 		w.Status, w.Headline = "pending", "Not yet verified"
 		w.Sentences = append(w.Sentences,
-			fmt.Sprintf("When this report was generated (%s), %d of the 24 hourly periods of %s had no digest yet (an hour is digested a quarter past the next), so the day was not verified whole; %d periods were, with no finding.",
-				when, in.PeriodsPending, date, in.PeriodsVerified),
+			fmt.Sprintf("When this report was generated (%s), %d of the 24 hourly periods of %s had no digest yet (an hour is digested a quarter past the next), so the day was not verified whole; %s, with no finding.",
+				when, in.PeriodsPending, date, periodsVerified(in.PeriodsVerified)),
 			fmt.Sprintf("Run the report for %s again once they are digested: that run verifies the whole day.", date))
 	case in.UnverifiedReason == IntegrityBeforeChain:
 		w.Status, w.Headline = "pending", "Not verified"
 		w.Sentences = append(w.Sentences,
-			fmt.Sprintf("%d of the 24 hourly periods of %s came before the first signed digest (the chain started later), so they have no digest to verify against; %d periods were verified, with no finding.",
-				in.PeriodsBeforeChain, date, in.PeriodsVerified))
+			fmt.Sprintf("%d of the 24 hourly periods of %s came before the first signed digest (the chain started later), so they have no digest to verify against; %s, with no finding.",
+				in.PeriodsBeforeChain, date, periodsVerified(in.PeriodsVerified)))
 	default:
 		w.Status, w.Headline = "bad", "Not intact"
 		w.Sentences = append(w.Sentences,
@@ -237,6 +237,17 @@ func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
 	}
 	w.Sentences = append(w.Sentences, "Verifying reads record hashes only: no PHI was decrypted to do it.")
 	return w
+}
+
+// periodsVerified says how many periods were verified, in words.
+func periodsVerified(n int) string {
+	switch n {
+	case 0:
+		return "none was verified"
+	case 1:
+		return "the 1 digested period was verified"
+	}
+	return fmt.Sprintf("the %d digested periods were verified", n)
 }
 
 // shortDigest shows a digest's algorithm and first 16 hex digits: enough to compare by eye.
