@@ -151,7 +151,7 @@ func (s *suite) startStack(t *testing.T, opts devstack.Options) *devstack.Stack 
 		opts.SimulatorSeed = 11
 	}
 	if s.stack != nil {
-		opts.DataKeyID, opts.DigestKeyID = s.stack.Options.DataKeyID, s.stack.Options.DigestKeyID
+		opts.DataKeyID = s.stack.Options.DataKeyID
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 	defer cancel()

@@ -57,6 +57,11 @@ def put_back_name_prefix_exception(t):
         for f in ("TriggerSamplesFunction", "CreateLeadFunction", "UpdateLeadFunction")]
 
 
+def report_may(t, action, key):
+    props(t, "DailyReportFunction")["Policies"][0]["Statement"].append(
+        {"Effect": "Allow", "Action": action, "Resource": {"Fn::GetAtt": [key, "Arn"]}})
+
+
 # (finding, mutation, a phrase the report must contain)
 FINDINGS = [
     ("1 MethodSettings path not escaped",
@@ -118,6 +123,14 @@ FINDINGS = [
      lambda t: props(t, functions_calling_whatconverts(t)[0]).update(ReservedConcurrentExecutions=10), "over WhatConverts"),
     ("a log group deleted with the stack",
      lambda t: res(t, first_of_type(t, "AWS::Logs::LogGroup")).pop("DeletionPolicy"), "Retain"),
+    ("the report role may MAC digests again",
+     lambda t: report_may(t, ["kms:GenerateMac", "kms:VerifyMac"], "DigestKey"), "may kms:GenerateMac"),
+    ("the report role may check MACs",
+     lambda t: report_may(t, "kms:VerifyMac", "DigestKey"), "may kms:VerifyMac"),
+    ("the report role may sign digests",
+     lambda t: report_may(t, "kms:Sign", "AuditSigningKey"), "may kms:Sign with AuditSigningKey"),
+    ("the report role may use any KMS action on the signing key",
+     lambda t: report_may(t, "kms:*", "AuditSigningKey"), "may kms:Sign with AuditSigningKey"),
     ("a secret replaced with the stack",
      lambda t: res(t, "WhatConvertsSecret").pop("UpdateReplacePolicy"), "Retain"),
 ]

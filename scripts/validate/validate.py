@@ -418,6 +418,38 @@ def opens_envelopes(stmt, key, purpose):
     return purpose is not None and '"%s"' % purpose in json.dumps(stmt.get("Condition"))
 
 
+def signers_named_by_key_policies(cfn):
+    """key -> the roles its policy allows kms:Sign (by an explicit principal, not the account)."""
+    out = {}
+    for lid, key in of_type(cfn, "AWS::KMS::Key").items():
+        for s in statements(key["Properties"].get("KeyPolicy")):
+            if s.get("Effect") == "Allow" and allows(s, "kms:Sign") and isinstance(s.get("Principal"), dict):
+                out.setdefault(lid, set()).update(refs(s["Principal"].get("AWS")))
+    return out
+
+
+def check_digest_duties(cfn):
+    """Only the role a signing key's policy names signs with it; no role MACs: the legacy daily
+    digests are no longer built, and an auditor (not the stack) verifies them."""
+    problems = []
+    signers = signers_named_by_key_policies(cfn)
+    for rid, role in of_type(cfn, "AWS::IAM::Role").items():
+        for s in role_statements(role):
+            if s.get("Effect") != "Allow":
+                continue
+            for a in ("kms:GenerateMac", "kms:VerifyMac"):
+                if allows(s, a):
+                    problems.append("role %s may %s: nothing in the stack builds or checks MAC digests any more "
+                                    "(only AuditDigestFunction digests, and signs)" % (rid, a))
+            if allows(s, "kms:Sign"):
+                keys = refs(s.get("Resource")) or {"*"}
+                for k in sorted(keys):
+                    if rid not in signers.get(k, set()):
+                        problems.append("role %s may kms:Sign with %s, whose key policy does not name it as the signer: "
+                                        "only the digest role signs digests" % (rid, k))
+    return problems
+
+
 def check_deployed_environment(cfn):
     problems = []
     for lid, fn in of_type(cfn, "AWS::Lambda::Function").items():
@@ -463,6 +495,7 @@ CHECKS = [
     check_schedules,
     check_key_policies,
     check_phi_readers,
+    check_digest_duties,
     check_deployed_environment,
     check_whatconverts_in_flight,
 ]

@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,15 +36,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/wiring"
-	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
+	"github.com/wcbridge/wcbridge/shared/wiring/anchors"
 )
 
 const (
@@ -157,26 +156,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 		return fail("-to is before -from")
 	}
 
-	var pemBytes []byte
+	var pub *ecdsa.PublicKey
 	switch {
 	case *pubFile != "":
-		if pemBytes, err = os.ReadFile(*pubFile); err != nil {
+		b, err := os.ReadFile(*pubFile)
+		if err != nil {
 			return fail("read the public key: %v", err)
 		}
+		if pub, err = audit.ParsePublicKey(b); err != nil {
+			return fail("%v", err)
+		}
 	case cfg.SigningKeyID != "":
-		out, err := keys.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(cfg.SigningKeyID)})
-		if err != nil {
-			fmt.Fprintf(stderr, "verify-audit: get the public key of %s: %v\n", cfg.SigningKeyID, err)
+		if pub, err = audit.FetchPublicKey(ctx, keys, cfg.SigningKeyID); err != nil {
+			fmt.Fprintf(stderr, "verify-audit: %v\n", err)
 			return exitError
 		}
-		pemBytes = out.PublicKey
 		fmt.Fprintf(stderr, "verify-audit: public key from KMS (%s)\n", cfg.SigningKeyID)
 	default:
 		return fail("-public-key (or SIGNING_KEY_ID) is required")
-	}
-	pub, err := audit.ParsePublicKey(pemBytes)
-	if err != nil {
-		return fail("%v", err)
 	}
 	scfg := audit.Config{DB: db, Table: cfg.Table, PublicKey: pub, Now: now}
 	var notChecked []string
@@ -186,7 +183,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 		notChecked = append(notChecked, "record tags (TAG_KEY_ID not set)")
 	}
 	if cfg.AuditBucket != "" {
-		scfg.Anchor = &anchor.S3{Client: wireaudit.S3(cfg, awsCfg), Bucket: cfg.AuditBucket}
+		scfg.Anchor = anchors.Bucket(cfg, awsCfg)
 	} else {
 		notChecked = append(notChecked, "the digest bucket (AUDIT_BUCKET_NAME not set)")
 	}

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,50 +19,41 @@ import (
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
-// SettleTime is how long after the end of a UTC day its digest may be built: records of requests still
-// in flight at midnight (API Gateway's limit is 29 s) and the eventually consistent by-day index
-// must have landed. The daily report runs at 00:15 UTC.
+// SettleTime is how long after the end of a period its digest may be built: records of requests
+// still in flight at its end (API Gateway's limit is 29 s) and the eventually consistent by-day
+// index must have landed.
 const SettleTime = 10 * time.Minute
 
-// LeavesPerChunk is how many leaves one digest chunk item holds (~96 bytes each, well under 400 KB).
+// LeavesPerChunk is how many leaves one digest chunk item holds (~130 bytes each, well under 400 KB).
 const LeavesPerChunk = 2000
 
-// digestDomain opens every digest statement.
+// digestDomain opens every legacy daily digest statement.
 const digestDomain = "wcbridge-audit-digest/v1"
 
-// Attribute names of digest items.
+// Attribute names of digest items (period digests and legacy daily digests).
 const (
-	attrDay          = "day"
-	attrRecords      = "records"
-	attrRoot         = "root"
-	attrPrevious     = "previous_digest"
-	attrDigest       = "digest"
-	attrMAC          = "mac"
-	attrMACKeyID     = "mac_key_id"
-	attrMACAlgorithm = "mac_algorithm"
-	attrLeafChunks   = "leaf_chunks"
-	attrFirst        = "first"
-	attrLeaves       = "leaves"
+	attrRecords    = "records"
+	attrRoot       = "root"
+	attrPrevious   = "previous_digest"
+	attrDigest     = "digest"
+	attrMAC        = "mac"
+	attrMACKeyID   = "mac_key_id"
+	attrLeafChunks = "leaf_chunks"
+	attrFirst      = "first"
+	attrLeaves     = "leaves"
 )
 
-var (
-	// ErrDayNotOver is returned by BuildDigest for a day that has not ended SettleTime ago.
-	ErrDayNotOver = errors.New("audit: the day is not over yet")
-	// ErrNoDigest is returned by Verify for a day without a digest (not built yet, or deleted: verify
-	// the next day, whose chain check tells which).
-	ErrNoDigest = errors.New("audit: no digest for the day")
-	// ErrDigestConflict is returned by BuildDigest when the day's records no longer match the digest
-	// already stored: it never overwrites a digest with another root. Run Verify to see what changed.
-	ErrDigestConflict = errors.New("audit: the day's records differ from its stored digest")
-)
+// ErrNoDigest is returned by Verify for a day without a legacy daily digest.
+var ErrNoDigest = errors.New("audit: no digest for the day")
 
-// Digest is the tamper evidence of one UTC day: the Merkle root over the day's record hashes in key
-// order, chained to the previous day's digest and MACed with a KMS HMAC key.
+// Digest is a legacy daily digest, from before the hourly chain: the Merkle root over a UTC day's
+// record hashes in key order, chained to the previous day's digest and MACed with a KMS HMAC key.
+// Nothing builds them any more; Verify keeps the existing ones verifiable.
 type Digest struct {
 	Day      string // YYYY-MM-DD
 	Records  int    // how many records (leaves)
 	Root     string // "sha256:<hex>": RFC 6962 Merkle tree hash over the leaves
-	Previous string // the previous day's Value, "" when that day has no digest (the chain starts here)
+	Previous string // the previous day's Value, "" when that day had no digest (the chain started here)
 	Value    string // "sha256:<hex>" of Statement(): what the next day's Previous names
 	MAC      []byte // KMS GenerateMac(HMAC_SHA_256) over Statement()
 	KeyID    string // the key that made MAC (informational: Verify uses the configured key)
@@ -83,173 +74,200 @@ func (d Digest) Statement() []byte {
 	return fmt.Appendf(nil, "%s\nday: %s\nrecords: %d\nroot: %s\nprevious: %s\n", digestDomain, d.Day, d.Records, d.Root, prev)
 }
 
-func (d Digest) value() string {
-	sum := sha256.Sum256(d.Statement())
+func (d Digest) value() string { return statementValue(d.Statement()) }
+
+// statementValue is a digest's Value: "sha256:" and the hex SHA-256 of its statement.
+func statementValue(statement []byte) string {
+	sum := sha256.Sum256(statement)
 	return hashPrefix + hex.EncodeToString(sum[:])
 }
 
 func previousDay(day time.Time) string { return day.AddDate(0, 0, -1).Format("2006-01-02") }
 
-// BuildDigest computes, MACs and stores the digest of a UTC day that ended at least SettleTime ago,
-// and returns it. It is idempotent: run again over the same records it computes the same digest and
-// leaves the stored one as it is. It refuses (ErrDigestConflict) to replace a digest whose root
-// differs, or whose link to the previous day would change, so a rebuild can never launder tampering;
-// the one rewrite it makes is linking a chain's first day (no previous digest when it was built) to a
-// previous day's digest built since. Build days in order: each digest names the previous day's.
-func (s *Store) BuildDigest(ctx context.Context, day string) (Digest, error) {
+// Report is the outcome of verifying one legacy daily digest.
+type Report struct {
+	Day      string
+	Records  int    // records read from the table for the day
+	Digest   Digest // the stored digest, as read
+	Findings []Finding
+}
+
+// Intact reports whether nothing was found wrong.
+func (r Report) Intact() bool { return len(r.Findings) == 0 }
+
+// ProgressEvery is how many records Verify reads between calls of its progress function.
+const ProgressEvery = 1000
+
+// Verify checks a day's records against its legacy daily digest and returns every finding (an
+// intact day has none). An error means the check could not be made (no digest, a service failure),
+// not tampering.
+func (s *Store) Verify(ctx context.Context, day string) (Report, error) {
+	return s.VerifyWithProgress(ctx, day, nil)
+}
+
+// VerifyWithProgress is Verify calling progress (when not nil) with the number of records read so
+// far, every ProgressEvery records and once at the end.
+//
+// It checks, in this order: the digest's MAC under the configured digest key (not the key the item
+// names); the chain (previous_digest against the previous day's digest, recomputed from its
+// statement); the leaf list against the MACed root; then every record of the day in key order
+// against its own stored hash and its leaf: records without a leaf are inserted, leaves without a
+// record deleted, and records whose leaves are out of order (outside the longest run in order)
+// reordered. A legacy leaf names its record by ID alone, not by its place in the key order, so the
+// leaves are held in memory (~100 bytes a record; a day of the old design); records are streamed.
+func (s *Store) VerifyWithProgress(ctx context.Context, day string, progress func(records int)) (Report, error) {
 	t, err := parseDay(day)
 	if err != nil {
-		return Digest{}, err
+		return Report{}, err
 	}
 	if s.cfg.MAC == nil || s.cfg.DigestKeyID == "" {
-		return Digest{}, fmt.Errorf("%w: no MAC key for digests", ErrNotConfigured)
+		return Report{}, fmt.Errorf("%w: no MAC key for digests", ErrNotConfigured)
 	}
-	if s.cfg.Now().Before(t.Add(24*time.Hour + SettleTime)) {
-		return Digest{}, fmt.Errorf("%w: %s can be digested from %s", ErrDayNotOver, day,
-			t.Add(24*time.Hour+SettleTime).Format(time.RFC3339))
-	}
-	prev, _, err := s.readDigest(ctx, previousDay(t))
+	d, err := s.readDigest(ctx, day)
 	if err != nil {
-		return Digest{}, err
+		return Report{}, err
 	}
-	existing, _, err := s.readDigest(ctx, day)
+	if d == nil {
+		return Report{}, fmt.Errorf("%w: %s", ErrNoDigest, day)
+	}
+	rep := Report{Day: day, Digest: *d}
+	report := func(f Finding) { rep.Findings = append(rep.Findings, f) }
+
+	valid, err := s.verifyMAC(ctx, *d)
 	if err != nil {
-		return Digest{}, err
+		return Report{}, err
+	}
+	if !valid {
+		report(Finding{Kind: FindingForged, Detail: "digest MAC does not verify under the digest key"})
 	}
 
-	var (
-		m      merkle
-		leaves []leaf
-	)
-	err = s.dayItems(ctx, day, func(item map[string]types.AttributeValue) error {
-		// The leaf is the hash the writer stored (its attestation); a record without a well-formed
-		// one gets its content's hash, and Verify will report it as edited either way.
-		h := str(item, attrHash)
-		if !validHash(h) {
-			var err error
-			if h, err = RecordHash(item); err != nil {
-				return fmt.Errorf("audit: hash record %s: %w", recordIDOf(item), err)
-			}
+	prev, err := s.readDigest(ctx, previousDay(t))
+	if err != nil {
+		return Report{}, err
+	}
+	switch {
+	case prev == nil && d.Previous != "":
+		report(Finding{Kind: FindingChainBreak, Detail: fmt.Sprintf("previous_digest %s but %s has no digest", d.Previous, previousDay(t))})
+	case prev != nil && d.Previous != prev.Value:
+		report(Finding{Kind: FindingChainBreak, Detail: fmt.Sprintf("previous_digest %s but %s's digest is %s", orNone(d.Previous), previousDay(t), prev.Value)})
+	}
+
+	lr := &leafReader{s: s, of: day}
+	var leaves []leaf
+	for {
+		l, ok, err := lr.peek(ctx)
+		if err != nil {
+			return Report{}, err
 		}
-		l := leaf{id: recordIDOf(item), hash: hashBytes(h)}
-		m.add(l)
+		if !ok {
+			break
+		}
+		lr.next()
 		leaves = append(leaves, l)
+	}
+	index := make(map[string]int, len(leaves))
+	wellFormed := lr.wellFormed
+	for i, l := range leaves {
+		if _, dup := index[l.id]; dup {
+			wellFormed = false
+			continue
+		}
+		index[l.id] = i
+	}
+	if f, bad := lr.checkRoot("", wellFormed, d.Records, d.Root); bad {
+		report(f)
+	}
+
+	seen := make([]bool, len(leaves))
+	var order []int // leaf indexes of the day's records, in the table's key order
+	err = s.dayItems(ctx, day, func(item map[string]types.AttributeValue) error {
+		rep.Records++
+		if progress != nil && rep.Records%ProgressEvery == 0 {
+			progress(rep.Records)
+		}
+		id := recordIDOf(item)
+		stored := checkContent(item, "", id, report)
+		i, ok := index[id]
+		if !ok || seen[i] {
+			report(insertedFinding("", id, "record of the day"))
+			return nil
+		}
+		seen[i] = true
+		order = append(order, i)
+		checkLeaf("", id, stored, leaves[i], report)
 		return nil
 	})
 	if err != nil {
-		return Digest{}, err
+		return Report{}, err
 	}
-	d := Digest{Day: day, Records: len(leaves), Root: hashPrefix + hex.EncodeToString(m.root())}
-	if prev != nil {
-		d.Previous = prev.value()
+	if progress != nil {
+		progress(rep.Records)
 	}
-	d.Value = d.value()
-	if existing != nil {
-		if existing.Root != d.Root || existing.Records != d.Records {
-			return Digest{}, fmt.Errorf("%w: %s", ErrDigestConflict, day)
-		}
-		if existing.Previous == d.Previous {
-			return *existing, nil
-		}
-		// Only a chain's start may be linked to a previous day built late; a link is never changed
-		// or dropped (that would hide a previous day's digest rewritten or deleted).
-		if existing.Previous != "" {
-			return Digest{}, fmt.Errorf("%w: %s is chained to another digest of %s than the one stored now",
-				ErrDigestConflict, day, previousDay(t))
+	for i, l := range leaves {
+		if !seen[i] {
+			report(deletedFinding("", l.id, i))
 		}
 	}
+	for _, i := range outOfOrder(order) {
+		report(Finding{Kind: FindingReordered, RecordID: leaves[i].id, Detail: fmt.Sprintf("leaf %d is out of the digest's order", i)})
+	}
+	return rep, nil
+}
 
-	mac, err := s.cfg.MAC.GenerateMac(ctx, &kms.GenerateMacInput{
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// verifyMAC checks the digest's MAC with KMS under the configured key. An HMAC-SHA-256 MAC is 32 bytes;
+// anything else is refused here rather than sent to KMS (which would answer with a validation error).
+func (s *Store) verifyMAC(ctx context.Context, d Digest) (bool, error) {
+	if len(d.MAC) != sha256.Size {
+		return false, nil
+	}
+	out, err := s.cfg.MAC.VerifyMac(ctx, &kms.VerifyMacInput{
 		KeyId:        aws.String(s.cfg.DigestKeyID),
 		MacAlgorithm: kmstypes.MacAlgorithmSpecHmacSha256,
 		Message:      d.Statement(),
+		Mac:          d.MAC,
 	})
+	var invalid *kmstypes.KMSInvalidMacException
+	if errors.As(err, &invalid) {
+		return false, nil
+	}
 	if err != nil {
-		return Digest{}, fmt.Errorf("audit: MAC digest of %s: %w", day, err)
+		return false, fmt.Errorf("audit: verify digest MAC of %s: %w", d.Day, err)
 	}
-	d.MAC, d.KeyID = mac.Mac, aws.ToString(mac.KeyId)
+	return out.MacValid, nil
+}
 
-	// The leaf chunks first, the digest item last: a digest item exists only with all its leaves.
-	expires := table.ExpiryAfter(t.Add(24*time.Hour), table.AuditRetention)
-	chunks := 0
-	for first := 0; first < len(leaves) || first == 0; first += LeavesPerChunk {
-		var b strings.Builder
-		for _, l := range leaves[first:min(first+LeavesPerChunk, len(leaves))] {
-			b.WriteString(l.id + " " + hex.EncodeToString(l.hash) + "\n")
-		}
-		pk, sk := table.DigestLeavesKey(day, chunks)
-		if err := s.put(ctx, map[string]types.AttributeValue{
-			table.PK: sAttr(pk), table.SK: sAttr(sk),
-			attrFirst: nAttr(int64(first)), attrLeaves: sAttr(b.String()), table.ExpiresAt: nAttr(expires),
-		}); err != nil {
-			return Digest{}, fmt.Errorf("audit: write digest leaves of %s: %w", day, err)
-		}
-		chunks++
-		if len(leaves) == 0 {
-			break
-		}
+// readDigest reads a day's legacy digest item (nil when there is none), leniently (see
+// readStoredDigest). Value is recomputed from the statement, not read.
+func (s *Store) readDigest(ctx context.Context, day string) (*Digest, error) {
+	sd, err := s.readStoredDigest(ctx, day, attrMAC, attrMACKeyID)
+	if sd == nil || err != nil {
+		return nil, err
 	}
-	pk, sk := table.DigestKey(day)
-	item := map[string]types.AttributeValue{
-		table.PK: sAttr(pk), table.SK: sAttr(sk),
-		attrDay: sAttr(day), attrRecords: nAttr(int64(d.Records)), attrRoot: sAttr(d.Root),
-		attrDigest: sAttr(d.Value), attrMAC: &types.AttributeValueMemberB{Value: d.MAC},
-		attrMACKeyID: sAttr(d.KeyID), attrMACAlgorithm: sAttr(string(kmstypes.MacAlgorithmSpecHmacSha256)),
-		attrLeafChunks: nAttr(int64(chunks)), table.ExpiresAt: nAttr(expires),
-	}
-	if d.Previous != "" {
-		item[attrPrevious] = sAttr(d.Previous)
-	}
-	if err := s.put(ctx, item); err != nil {
-		return Digest{}, fmt.Errorf("audit: write digest of %s: %w", day, err)
-	}
+	d := &Digest{Day: day, Records: sd.records, Root: sd.root, Previous: sd.previous, MAC: sd.proof, KeyID: sd.keyID}
+	d.Value = d.value()
 	return d, nil
 }
 
-func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue) error {
-	_, err := s.cfg.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.cfg.Table), Item: item})
-	return err
+// storedDigest is what a digest item of either kind states: the leaves' count and root, the
+// previous digest, and the proof (signature or MAC) with the key that made it.
+type storedDigest struct {
+	records               int
+	root, previous, keyID string
+	proof                 []byte
 }
 
-// Digest reads the stored digest of a day, or returns ErrNoDigest. It checks nothing: Verify does.
-func (s *Store) Digest(ctx context.Context, day string) (Digest, error) {
-	if _, err := parseDay(day); err != nil {
-		return Digest{}, err
-	}
-	d, _, err := s.readDigest(ctx, day)
-	if err != nil {
-		return Digest{}, err
-	}
-	if d == nil {
-		return Digest{}, fmt.Errorf("%w: %s", ErrNoDigest, day)
-	}
-	return *d, nil
-}
-
-// readDigest reads a day's digest item (nil when there is none) and its leaf chunk count. It is lenient
-// with malformed attributes (they read as zero values) so that a tampered digest fails verification
-// as a finding rather than as an error. Value is recomputed from the statement, not read.
-func (s *Store) readDigest(ctx context.Context, day string) (*Digest, int, error) {
-	item, err := s.readDigestItem(ctx, day)
-	if item == nil || err != nil {
-		return nil, 0, err
-	}
-	d := &Digest{
-		Day:      day,
-		Records:  lenientInt(item, attrRecords),
-		Root:     str(item, attrRoot),
-		Previous: str(item, attrPrevious),
-		KeyID:    str(item, attrMACKeyID),
-	}
-	if b, ok := item[attrMAC].(*types.AttributeValueMemberB); ok {
-		d.MAC = b.Value
-	}
-	d.Value = d.value()
-	return d, lenientInt(item, attrLeafChunks), nil
-}
-
-// readDigestItem reads the digest item of a day or a period, strongly consistent (nil when none).
-func (s *Store) readDigestItem(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
+// readStoredDigest reads the digest item of a period or a legacy day, strongly consistent (nil
+// when none), with its proof and key under the attribute names of its kind. It is lenient: a
+// malformed attribute reads as a zero value (the record count as -1), so that a tampered digest
+// fails verification as a finding rather than as an error.
+func (s *Store) readStoredDigest(ctx context.Context, id, proofAttr, keyAttr string) (*storedDigest, error) {
 	pk, sk := table.DigestKey(id)
 	out, err := s.cfg.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.cfg.Table),
@@ -259,60 +277,50 @@ func (s *Store) readDigestItem(ctx context.Context, id string) (map[string]types
 	if err != nil {
 		return nil, fmt.Errorf("audit: read digest of %s: %w", id, err)
 	}
-	return out.Item, nil
-}
-
-// lenientInt is a number attribute, or -1 when it is missing or malformed (a finding, not an error).
-func lenientInt(item map[string]types.AttributeValue, name string) int {
-	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+	if out.Item == nil {
+		return nil, nil
+	}
+	sd := &storedDigest{records: -1, root: str(out.Item, attrRoot), previous: str(out.Item, attrPrevious), keyID: str(out.Item, keyAttr)}
+	if v, ok := out.Item[attrRecords].(*types.AttributeValueMemberN); ok {
 		if n, err := strconv.Atoi(v.Value); err == nil {
-			return n
+			sd.records = n
 		}
 	}
-	return -1
+	if b, ok := out.Item[proofAttr].(*types.AttributeValueMemberB); ok {
+		sd.proof = b.Value
+	}
+	return sd, nil
 }
 
-// readLeaves reads a day's leaf chunks in order. ok is false when they are malformed or not contiguous.
-func (s *Store) readLeaves(ctx context.Context, day string) (leaves []leaf, chunks int, ok bool, err error) {
-	pk, _ := table.DigestKey(day)
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(s.cfg.Table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :leaves)"),
-		ExpressionAttributeNames: map[string]string{"#pk": table.PK, "#sk": table.SK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": sAttr(pk), ":leaves": sAttr(table.DigestLeavesPrefix),
-		},
-		ConsistentRead: aws.Bool(true),
+// outOfOrder returns the elements of seq outside one longest increasing subsequence: the fewest
+// records that, moved back, restore the order. Patience sorting, O(n log n).
+func outOfOrder(seq []int) []int {
+	tails := []int{}              // tails[k]: position in seq of the smallest tail of an increasing run of length k+1
+	prev := make([]int, len(seq)) // predecessor of each position in its run
+	for p, v := range seq {
+		k := sort.Search(len(tails), func(k int) bool { return seq[tails[k]] >= v })
+		if k > 0 {
+			prev[p] = tails[k-1]
+		} else {
+			prev[p] = -1
+		}
+		if k == len(tails) {
+			tails = append(tails, p)
+		} else {
+			tails[k] = p
+		}
 	}
-	ok = true
-	for {
-		out, err := s.cfg.DB.Query(ctx, in)
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("audit: read digest leaves of %s: %w", day, err)
+	inRun := make([]bool, len(seq))
+	if len(tails) > 0 {
+		for p := tails[len(tails)-1]; p >= 0; p = prev[p] {
+			inRun[p] = true
 		}
-		for _, item := range out.Items {
-			_, wantSK := table.DigestLeavesKey(day, chunks)
-			first, isN := item[attrFirst].(*types.AttributeValueMemberN)
-			if str(item, table.SK) != wantSK || !isN || first.Value != strconv.Itoa(len(leaves)) {
-				ok = false
-			}
-			chunks++
-			for line := range strings.SplitSeq(str(item, attrLeaves), "\n") {
-				if line == "" {
-					continue
-				}
-				id, hx, found := strings.Cut(line, " ")
-				h, err := hex.DecodeString(hx)
-				if !found || err != nil || len(h) != sha256.Size || id == "" {
-					ok = false
-					continue
-				}
-				leaves = append(leaves, leaf{id: id, hash: h})
-			}
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return leaves, chunks, ok, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	var out []int
+	for p, v := range seq {
+		if !inRun[p] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -1,8 +1,8 @@
 // Package audit is wcbridge's audit trail: one write-once record per webhook delivery, action call,
 // PHI read and report run, in the project's DynamoDB table, with the PHI sealed field-level and every
-// day's records made tamper-evident by a MACed, chained digest. HIPAA asks for audit controls and
-// integrity (45 CFR 164.312(b), (c)); the webhook path also uses the store for de-duplication and as
-// the outbox of the bus, so that one conditional write does all three.
+// hour's records made tamper-evident by a signed, chained, anchored digest. HIPAA asks for audit
+// controls and integrity (45 CFR 164.312(b), (c)); the webhook path also uses the store for
+// de-duplication and as the outbox of the bus, so that one conditional write does all three.
 //
 // # Records
 //
@@ -92,26 +92,32 @@
 // (an S3 Object Lock bucket, package anchor). The builder refuses to rebuild a period that has a
 // digest in either, and to restart the chain once started. VerifyPeriods checks a range with the
 // public key alone, table against anchor, tags, leaves and records, streaming records and leaves side
-// by side. Refused webhooks are counted per minute and status (CountRejection), not recorded one by
-// one. docs/audit.md says what this proves and how an auditor checks it.
+// by side; AuditDigestFunction, `make verify-audit` and the daily report's integrity section all
+// verify with it. Building and verifying hold one page of records, one chunk of leaves and the
+// O(log n) Merkle frontier, whatever the period's size (a page of records a shard, 200 each).
+// Refused webhooks are counted per minute and status (CountRejection), not recorded one by one.
+// docs/audit.md says what this proves and how an auditor checks it.
 //
-// # Daily digest (legacy)
+// # Daily digests (legacy)
 //
-// Before the hourly chain, and still built by the daily report: after a UTC day is over (SettleTime), BuildDigest reads the day's records in key order (by-day index,
-// received_at then record ID, merged across shards) and computes the RFC 6962 Merkle tree hash over
-// leaves SHA-256(0x00 || record_id || 0x00 || record_hash), nodes SHA-256(0x01 || left || right), the
-// empty tree SHA-256(""). Its statement (see Digest.Statement) names the day, the record count, the
-// root and the previous day's digest value; Value = "sha256:" + hex(SHA-256(statement)) and MAC = KMS
-// GenerateMac(HMAC_SHA_256) over the statement, so someone who can write the table but not use the key
-// cannot forge a digest, and rewriting a past day breaks the next day's chain. Digests are built by a
-// job after the day, never at write time, so writers never contend on one item.
+// Before the hourly chain, the daily report built one digest per UTC day: the RFC 6962 Merkle tree
+// hash over the day's records in key order, leaves SHA-256(0x00 || record_id || 0x00 ||
+// record_hash), nodes SHA-256(0x01 || left || right), the empty tree SHA-256(""); a statement (see
+// Digest.Statement) naming the day, the record count, the root and the previous day's digest value;
+// Value = "sha256:" + hex(SHA-256(statement)) and MAC = KMS GenerateMac(HMAC_SHA_256) over the
+// statement. Nothing builds them any more (no role may MAC); the existing ones stay in the table and
+// stay verifiable:
 //
 //	digest#<day>  digest        day, records (N), root, previous_digest (absent at a chain's start),
 //	                            digest (Value), mac (B), mac_key_id, mac_algorithm, leaf_chunks (N), expires_at
 //	digest#<day>  leaves#NNNN   first (N, index of its first leaf), leaves ("<record_id> <hex hash>\n" each,
 //	                            LeavesPerChunk a chunk, in key order), expires_at
 //
-// Verify recomputes everything and names each record edited, deleted, inserted or reordered, and a
-// digest whose MAC fails (forged), whose leaves do not match its root, or whose previous_digest is not
-// the previous day's digest (chain break). scripts/verify-audit runs it from the command line.
+// Verify recomputes everything with kms:VerifyMac under DIGEST_KEY_ID and names each record edited,
+// deleted, inserted or reordered, and a digest whose MAC fails (forged), whose leaves do not match
+// its root, or whose previous_digest is not the previous day's digest (chain break); scripts/
+// verify-audit -legacy-date runs it. It reads leaf chunks with the period verifier's reader and
+// reports with the same record checks and findings; because a legacy leaf names its record by ID
+// only, not by its place in the key order, it holds the day's leaves in memory and finds reordered
+// records as those outside the longest run in leaf order.
 package audit

@@ -140,6 +140,7 @@ type env struct {
 	clock *clock
 	reqs  *requests
 	cfg   audit.Config
+	mac   audit.Macer // the legacy digest key's holder (withMAC)
 }
 
 func newEnv(t *testing.T, withMAC bool) *env {
@@ -160,7 +161,7 @@ func newEnv(t *testing.T, withMAC bool) *env {
 		Now:        e.clock.Now,
 	}
 	if withMAC {
-		e.cfg.MAC, e.cfg.DigestKeyID = k, testenv.HMACKey(t, k)
+		e.cfg.MAC, e.cfg.DigestKeyID, e.mac = k, testenv.HMACKey(t, k), k
 	}
 	e.store = audit.New(e.cfg)
 	return e

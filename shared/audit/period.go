@@ -44,8 +44,7 @@ const periodDomain = "wcbridge-audit-digest/v2"
 // SigningAlgorithm is the only algorithm period digests are signed with.
 const SigningAlgorithm = kmstypes.SigningAlgorithmSpecEcdsaSha256
 
-// Attribute names of period digest items (with attrRecords, attrRoot, attrPrevious, attrDigest,
-// attrLeafChunks, attrFirst and attrLeaves of the daily digests).
+// Attribute names of period digest items besides those every digest item has (digest.go).
 const (
 	attrPeriod       = "period"
 	attrSignature    = "signature"
@@ -139,10 +138,7 @@ func (d PeriodDigest) Statement() []byte {
 		d.Period, start.Format(time.RFC3339), nextPeriod(start).Format(time.RFC3339), d.Records, d.Root, prev)
 }
 
-func (d PeriodDigest) value() string {
-	sum := sha256.Sum256(d.Statement())
-	return hashPrefix + hex.EncodeToString(sum[:])
-}
+func (d PeriodDigest) value() string { return statementValue(d.Statement()) }
 
 // VerifySignature checks the digest's signature with the public key alone: no AWS access.
 func (d PeriodDigest) VerifySignature(pub *ecdsa.PublicKey) bool {
@@ -151,6 +147,23 @@ func (d PeriodDigest) VerifySignature(pub *ecdsa.PublicKey) bool {
 	}
 	sum := sha256.Sum256(d.Statement())
 	return ecdsa.VerifyASN1(pub, sum[:], d.Signature)
+}
+
+// PublicKeys is the part of the KMS API that exports the signing key's public key.
+type PublicKeys interface {
+	GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+}
+
+var _ PublicKeys = (*kms.Client)(nil)
+
+// FetchPublicKey asks KMS for the signing key's public key (kms:GetPublicKey, once) for verifiers
+// that hold no copy of it: what they verify with is then the key alone, as offline.
+func FetchPublicKey(ctx context.Context, k PublicKeys, keyID string) (*ecdsa.PublicKey, error) {
+	out, err := k.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID)})
+	if err != nil {
+		return nil, fmt.Errorf("audit: get the public key of %s: %w", keyID, err)
+	}
+	return ParsePublicKey(out.PublicKey)
 }
 
 // ParsePublicKey reads the signing key's public key as `aws kms get-public-key` exports it: DER
@@ -471,30 +484,20 @@ func (s *Store) anyDigest(ctx context.Context, period string) (*PeriodDigest, er
 			}
 		}
 	}
-	d, _, err := s.readPeriodDigest(ctx, period)
-	return d, err
+	return s.readPeriodDigest(ctx, period)
 }
 
-// readPeriodDigest reads a period's digest item (nil when there is none) and its leaf chunk count,
-// leniently (malformed attributes read as zero values and fail verification as findings). Value is
-// recomputed from the statement, with the period taken from the key, never from an attribute.
-func (s *Store) readPeriodDigest(ctx context.Context, period string) (*PeriodDigest, int, error) {
-	item, err := s.readDigestItem(ctx, period)
-	if item == nil || err != nil {
-		return nil, 0, err
+// readPeriodDigest reads a period's digest item (nil when there is none), leniently (see
+// readStoredDigest). Value is recomputed from the statement, with the period taken from the key,
+// never from an attribute.
+func (s *Store) readPeriodDigest(ctx context.Context, period string) (*PeriodDigest, error) {
+	sd, err := s.readStoredDigest(ctx, period, attrSignature, attrSigningKeyID)
+	if sd == nil || err != nil {
+		return nil, err
 	}
-	d := &PeriodDigest{
-		Period:   period,
-		Records:  lenientInt(item, attrRecords),
-		Root:     str(item, attrRoot),
-		Previous: str(item, attrPrevious),
-		KeyID:    str(item, attrSigningKeyID),
-	}
-	if b, ok := item[attrSignature].(*types.AttributeValueMemberB); ok {
-		d.Signature = b.Value
-	}
+	d := &PeriodDigest{Period: period, Records: sd.records, Root: sd.root, Previous: sd.previous, Signature: sd.proof, KeyID: sd.keyID}
 	d.Value = d.value()
-	return d, lenientInt(item, attrLeafChunks), nil
+	return d, nil
 }
 
 // checkpointPK is the key of the digest job's checkpoint: the last period it verified clean.

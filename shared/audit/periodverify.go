@@ -17,18 +17,6 @@ import (
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
-// Findings about period digests and record tags (besides edited, deleted, inserted, reordered,
-// forged, leaves and chain-break, which mean for a period what they mean for a day).
-const (
-	FindingTag          FindingKind = "tag"            // a record's tag is missing or does not verify (re-hashed, inserted)
-	FindingMissing      FindingKind = "missing-period" // a period inside the chain has no digest anywhere
-	FindingRestart      FindingKind = "chain-restart"  // a genesis digest after the chain had started
-	FindingDigestGone   FindingKind = "digest-deleted" // anchored, but gone from (or other in) the table
-	FindingNotAnchored  FindingKind = "not-anchored"   // in the table, not in the anchor
-	FindingDigestDiffer FindingKind = "digest-differs" // table and anchor hold different digests
-	FindingSecond       FindingKind = "second-digest"  // the anchor holds more than one digest for the period
-)
-
 // RangeReport sums up a VerifyPeriods run; the findings went to its callback.
 type RangeReport struct {
 	Periods     int    // periods in the range
@@ -38,6 +26,8 @@ type RangeReport struct {
 	Records     int    // records read
 	Findings    int    // findings reported
 	Head        string // the last period of the range with a digest
+	HeadDigest  string // that period's digest (Value): what the next period chains to
+	ChainedFrom string // what the range's first digest names as its previous ("" at the chain's genesis)
 	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
 }
 
@@ -102,8 +92,11 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			}
 			continue
 		}
+		if rep.Digested == 0 {
+			rep.ChainedFrom = d.Previous
+		}
 		rep.Digested++
-		rep.Head = period
+		rep.Head, rep.HeadDigest = period, d.Value
 		if !d.VerifySignature(s.cfg.PublicKey) {
 			report(Finding{Kind: FindingForged, Period: period, Detail: "digest signature does not verify with the public key"})
 		}
@@ -144,7 +137,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 // loadDigest reads a period's digest from the table and the anchor, reports any difference between
 // them, and returns the copy to check (the anchor's when both exist and differ: it is write-once).
 func (s *Store) loadDigest(ctx context.Context, period string, report func(Finding)) (*PeriodDigest, error) {
-	td, _, err := s.readPeriodDigest(ctx, period)
+	td, err := s.readPeriodDigest(ctx, period)
 	if err != nil {
 		return nil, err
 	}
@@ -189,14 +182,14 @@ func (s *Store) loadDigest(ctx context.Context, period string, report func(Findi
 // (key order), reading both a page at a time.
 func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, report func(Finding)) (int, error) {
 	period := PeriodOf(start)
-	lr := &leafReader{s: s, period: period}
+	lr := &leafReader{s: s, of: period, ordered: true}
 	// Deletions and insertions of one ID are a record moved: reported once, as reordered. They are
 	// held until the period ends (findings only, not records).
 	deleted, inserted := map[string]Finding{}, map[string]Finding{}
 	var order []string
 	del := func(l leaf) {
 		id := idOfKey(l.id)
-		deleted[id] = Finding{Kind: FindingDeleted, Period: period, RecordID: id, Detail: "leaf " + strconv.Itoa(lr.n-1) + " of the digest has no record"}
+		deleted[id] = deletedFinding(period, id, lr.n-1)
 		order = append(order, id)
 	}
 	records := 0
@@ -220,32 +213,25 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 			}
 			del(l)
 		}
-		stored := str(item, attrHash)
-		content, err := RecordHash(item)
-		if err != nil {
-			content = "unhashable"
-		}
 		if isRejectionCount(id) {
 			// A count has no write-time hash or tag: its leaf is the content digested after its minute.
 			if match == nil {
-				inserted[id] = Finding{Kind: FindingInserted, Period: period, RecordID: id, Detail: "rejection count of the period has no leaf in the digest"}
+				inserted[id] = insertedFinding(period, id, "rejection count of the period")
 				order = append(order, id)
-			} else if leafHex := hashPrefix + hex.EncodeToString(match.hash); content != leafHex {
+			} else if contentHash(item) != leafHex(*match) {
 				report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the digest's leaf"})
 			}
 			return nil
 		}
-		if content != stored {
-			report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the record's stored hash"})
-		}
+		stored := checkContent(item, period, id, report)
 		if err := s.checkTag(ctx, item, stored, period, id, report); err != nil {
 			return err
 		}
 		if match == nil {
-			inserted[id] = Finding{Kind: FindingInserted, Period: period, RecordID: id, Detail: "record of the period has no leaf in the digest"}
+			inserted[id] = insertedFinding(period, id, "record of the period")
 			order = append(order, id)
-		} else if leafHex := hashPrefix + hex.EncodeToString(match.hash); stored != leafHex {
-			report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "stored hash " + stored + " differs from the digest's leaf " + leafHex})
+		} else {
+			checkLeaf(period, id, stored, *match, report)
 		}
 		return nil
 	})
@@ -263,8 +249,8 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 		lr.next()
 		del(l)
 	}
-	if root := hashPrefix + hex.EncodeToString(lr.m.root()); !lr.wellFormed || root != d.Root || lr.n != d.Records {
-		report(Finding{Kind: FindingLeaves, Period: period, Detail: fmt.Sprintf("%d stored leaves hash to %s, the digest says %d records, root %s", lr.n, root, d.Records, d.Root)})
+	if f, bad := lr.checkRoot(period, lr.wellFormed, d.Records, d.Root); bad {
+		report(f)
 	}
 	for _, id := range order {
 		df, isDel := deleted[id]
@@ -314,11 +300,13 @@ func idOfKey(key string) string {
 	return key
 }
 
-// leafReader streams a period's leaf chunks one item at a time, hashing every leaf into the Merkle
-// root as it passes, and checks that the chunks are contiguous and the keys strictly increasing.
+// leafReader streams the leaf chunks of a period (or a legacy day) one item at a time, hashing every
+// leaf into the Merkle root as it passes, and checks that the chunks are contiguous and well formed
+// and, when ordered (a period's leaves are named by their key), that the keys strictly increase.
 type leafReader struct {
 	s          *Store
-	period     string
+	of         string // the period, or the legacy day
+	ordered    bool
 	in         *dynamodb.QueryInput
 	buf        []leaf
 	done       bool
@@ -344,7 +332,7 @@ func (r *leafReader) peek(ctx context.Context) (leaf, bool, error) {
 func (r *leafReader) next() {
 	l := r.buf[0]
 	r.buf = r.buf[1:]
-	if r.n > 0 && l.id <= r.last {
+	if r.ordered && r.n > 0 && l.id <= r.last {
 		r.wellFormed = false
 	}
 	r.last = l.id
@@ -354,7 +342,7 @@ func (r *leafReader) next() {
 
 func (r *leafReader) fetch(ctx context.Context) error {
 	if r.in == nil {
-		pk, _ := table.DigestKey(r.period)
+		pk, _ := table.DigestKey(r.of)
 		r.wellFormed = true
 		r.in = &dynamodb.QueryInput{
 			TableName:                aws.String(r.s.cfg.Table),
@@ -369,10 +357,10 @@ func (r *leafReader) fetch(ctx context.Context) error {
 	}
 	out, err := r.s.cfg.DB.Query(ctx, r.in)
 	if err != nil {
-		return fmt.Errorf("audit: read digest leaves of %s: %w", r.period, err)
+		return fmt.Errorf("audit: read digest leaves of %s: %w", r.of, err)
 	}
 	for _, item := range out.Items {
-		_, wantSK := table.DigestLeavesKey(r.period, r.chunks)
+		_, wantSK := table.DigestLeavesKey(r.of, r.chunks)
 		first, isN := item[attrFirst].(*types.AttributeValueMemberN)
 		if str(item, table.SK) != wantSK || !isN || first.Value != strconv.Itoa(r.n+len(r.buf)) {
 			r.wellFormed = false
@@ -394,4 +382,14 @@ func (r *leafReader) fetch(ctx context.Context) error {
 	r.in.ExclusiveStartKey = out.LastEvaluatedKey
 	r.done = len(out.LastEvaluatedKey) == 0
 	return nil
+}
+
+// checkRoot is the leaves finding when the leaves passed so far (all of them, once the reader is
+// done) are not well formed or do not hash to the digest's root and record count.
+func (r *leafReader) checkRoot(period string, wellFormed bool, records int, root string) (Finding, bool) {
+	got := hashPrefix + hex.EncodeToString(r.m.root())
+	if wellFormed && got == root && r.n == records {
+		return Finding{}, false
+	}
+	return Finding{Kind: FindingLeaves, Period: period, Detail: fmt.Sprintf("%d stored leaves hash to %s, the digest says %d records, root %s", r.n, got, records, root)}, true
 }

@@ -92,6 +92,7 @@ func (s *Store) merge(ctx context.Context, h cursorHeap, fn func(map[string]type
 	for h.Len() > 0 {
 		c := h[0]
 		item := c.items[0]
+		c.items[0] = nil // let it go: the page's array would keep every consumed item until the refill
 		c.items = c.items[1:]
 		if err := fn(item); err != nil {
 			return err

@@ -37,9 +37,9 @@ type Opener interface {
 	Open(ctx context.Context, aad, sealed []byte) ([]byte, error)
 }
 
-// MAC is the part of the KMS API that signs and checks daily digests (an HMAC_256 key).
+// MAC is the part of the KMS API that checks legacy daily digests (an HMAC_256 key). Nothing
+// makes them any more.
 type MAC interface {
-	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, optFns ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
 	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, optFns ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
 }
 
@@ -59,7 +59,7 @@ type TagChecker interface {
 }
 
 // Config is what a Store needs. Only DB and Table are always required; each function sets what it
-// may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID for digests.
+// may use (least privilege): Sealer to write PHI, Opener to read it, MAC and DigestKeyID for legacy digests.
 type Config struct {
 	DB          DB
 	Table       string

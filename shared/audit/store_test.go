@@ -155,7 +155,7 @@ func TestRawTableHoldsNoPHI(t *testing.T) {
 	if _, err := e.store.Append(ctx(t), action(at.Add(time.Second), 153928), leadPayload); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.BuildDigest(ctx(t), "2025-03-14"); err != nil {
+	if _, err := e.store.WriteLegacyDigest(ctx(t), e.mac, "2025-03-14"); err != nil {
 		t.Fatal(err)
 	}
 

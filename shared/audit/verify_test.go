@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wcbridge/wcbridge/shared/audit"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
@@ -28,7 +29,7 @@ const (
 var dayStart = time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 
 // auditedDay writes records on day (YYYY-MM-DD at start) — events with PHI, their duplicates, actions
-// — sets the clock after it and builds its digest. It returns the records in key order.
+// — sets the clock after it and writes its legacy digest. It returns the records in key order.
 func auditedDay(t *testing.T, e *env, start time.Time) []audit.Record {
 	t.Helper()
 	var recs []audit.Record
@@ -58,7 +59,7 @@ func auditedDay(t *testing.T, e *env, start time.Time) []audit.Record {
 		recs = append(recs, ev, dup, act)
 	}
 	e.clock.Set(start.Add(24*time.Hour + audit.SettleTime))
-	if _, err := e.store.BuildDigest(ctx(t), start.Format("2006-01-02")); err != nil {
+	if _, err := e.store.WriteLegacyDigest(ctx(t), e.mac, start.Format("2006-01-02")); err != nil {
 		t.Fatal(err)
 	}
 	return recs
@@ -255,7 +256,7 @@ func forgeDigest(t *testing.T, e *env, d string) {
 
 	item := getItem(t, e, digestKey(d))
 	forged := audit.Digest{
-		Day: d, Records: len(leafHashes), Root: "sha256:" + hex.EncodeToString(mth(leafHashes)),
+		Day: d, Records: len(leafHashes), Root: "sha256:" + hex.EncodeToString(testenv.MTH(leafHashes)),
 		Previous: strOf(item["previous_digest"]),
 	}
 	mac := hmac.New(sha256.New, []byte("the attacker's own key"))
@@ -273,36 +274,12 @@ func strOf(v types.AttributeValue) string {
 	return ""
 }
 
-// mth is RFC 6962's Merkle tree hash, straight from its recursive definition.
-func mth(leaves [][]byte) []byte {
-	switch len(leaves) {
-	case 0:
-		h := sha256.Sum256(nil)
-		return h[:]
-	case 1:
-		return leaves[0]
-	}
-	k := 1
-	for k*2 < len(leaves) {
-		k *= 2
-	}
-	h := sha256.Sum256(append(append([]byte{1}, mth(leaves[:k])...), mth(leaves[k:])...))
-	return h[:]
-}
-
 func TestDigestChain(t *testing.T) {
 	t.Run("consecutive days chain and verify", func(t *testing.T) {
 		e := newEnv(t, true)
 		auditedDay(t, e, dayStart.AddDate(0, 0, -1))
 		auditedDay(t, e, dayStart)
-		d, err := e.store.Digest(ctx(t), day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		prior, err := e.store.Digest(ctx(t), dayPrior)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, prior := verify(t, e, day).Digest, verify(t, e, dayPrior).Digest
 		if d.Previous != prior.Value || prior.Previous != "" {
 			t.Errorf("chain: %s → %s (previous of the first: %q)", prior.Value, d.Previous, prior.Previous)
 		}
@@ -327,7 +304,7 @@ func TestDigestChain(t *testing.T) {
 		auditedDay(t, e, dayStart)
 		deleteItem(t, e, key(prior[2].ID))
 		deleteItem(t, e, digestKey(dayPrior))
-		if _, err := e.store.BuildDigest(ctx(t), dayPrior); err != nil {
+		if _, err := e.store.WriteLegacyDigest(ctx(t), e.mac, dayPrior); err != nil {
 			t.Fatal(err)
 		}
 		if rep := verify(t, e, dayPrior); !rep.Intact() {
@@ -337,9 +314,8 @@ func TestDigestChain(t *testing.T) {
 			t.Errorf("the next day's findings: %q, want a chain break", got)
 		}
 	})
-	t.Run("a previous day digested late breaks the chain until the day is rebuilt", func(t *testing.T) {
+	t.Run("a previous day digested after the day breaks its chain", func(t *testing.T) {
 		e := newEnv(t, true)
-		// Records of the previous day, but its digest is not built before this day's.
 		e.clock.Set(dayStart.AddDate(0, 0, -1))
 		if _, err := e.store.Append(ctx(t), action(dayStart.Add(-time.Hour), 1), nil); err != nil {
 			t.Fatal(err)
@@ -348,75 +324,20 @@ func TestDigestChain(t *testing.T) {
 		if rep := verify(t, e, day); !rep.Intact() || rep.Digest.Previous != "" {
 			t.Fatalf("a chain's first day: previous %q, findings %v", rep.Digest.Previous, rep.Findings)
 		}
-		if _, err := e.store.BuildDigest(ctx(t), dayPrior); err != nil {
+		if _, err := e.store.WriteLegacyDigest(ctx(t), e.mac, dayPrior); err != nil {
 			t.Fatal(err)
 		}
 		if got := findings(verify(t, e, day)); got != "chain-break " {
 			t.Errorf("findings: %q, want a chain break", got)
 		}
-		if _, err := e.store.BuildDigest(ctx(t), day); err != nil {
-			t.Fatal(err)
-		}
-		if rep := verify(t, e, day); !rep.Intact() {
-			t.Errorf("after rebuilding the day: %v", rep.Findings)
-		}
 	})
 }
 
-func TestBuildDigest(t *testing.T) {
-	t.Run("is idempotent and writes nothing the second time", func(t *testing.T) {
-		e := newEnv(t, true)
-		auditedDay(t, e, dayStart)
-		first, err := e.store.Digest(ctx(t), day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.reqs.take()
-		again, err := e.store.BuildDigest(ctx(t), day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if again.Value != first.Value || again.Root != first.Root || !bytes.Equal(again.MAC, first.MAC) || again.Records != 12 {
-			t.Errorf("rebuilt %+v, first %+v", again, first)
-		}
-		if ops := e.reqs.take(); ops["PutItem"] != 0 || ops["UpdateItem"] != 0 {
-			t.Errorf("the rebuild wrote: %v", ops)
-		}
-	})
-	t.Run("refuses to replace a digest whose records changed", func(t *testing.T) {
-		e := newEnv(t, true)
-		recs := auditedDay(t, e, dayStart)
-		deleteItem(t, e, key(recs[0].ID))
-		if _, err := e.store.BuildDigest(ctx(t), day); !errors.Is(err, audit.ErrDigestConflict) {
-			t.Fatalf("err = %v, want ErrDigestConflict", err)
-		}
-		if got := findings(verify(t, e, day)); got != "deleted "+recs[0].ID {
-			t.Errorf("the stored digest no longer names the deleted record: %q", got)
-		}
-	})
-	t.Run("never unlinks a day from a previous digest that was deleted", func(t *testing.T) {
-		e := newEnv(t, true)
-		auditedDay(t, e, dayStart.AddDate(0, 0, -1))
-		auditedDay(t, e, dayStart)
-		deleteItem(t, e, digestKey(dayPrior))
-		if _, err := e.store.BuildDigest(ctx(t), day); !errors.Is(err, audit.ErrDigestConflict) {
-			t.Fatalf("err = %v, want ErrDigestConflict", err)
-		}
-		if got := findings(verify(t, e, day)); got != "chain-break " {
-			t.Errorf("findings: %q, want the chain break still reported", got)
-		}
-	})
-	t.Run("refuses a day that is not over", func(t *testing.T) {
-		e := newEnv(t, true)
-		e.clock.Set(dayStart.Add(24*time.Hour + audit.SettleTime - time.Second))
-		if _, err := e.store.BuildDigest(ctx(t), day); !errors.Is(err, audit.ErrDayNotOver) {
-			t.Fatalf("err = %v, want ErrDayNotOver", err)
-		}
-	})
-	t.Run("an empty day has a digest too", func(t *testing.T) {
+func TestVerifyLegacyDigests(t *testing.T) {
+	t.Run("an empty day's digest verifies", func(t *testing.T) {
 		e := newEnv(t, true)
 		e.clock.Set(dayStart.AddDate(0, 0, 2))
-		d, err := e.store.BuildDigest(ctx(t), day)
+		d, err := e.store.WriteLegacyDigest(ctx(t), e.mac, day)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -442,7 +363,7 @@ func TestBuildDigest(t *testing.T) {
 			ids = append(ids, r.ID)
 		}
 		e.clock.Set(dayStart.AddDate(0, 0, 2))
-		if _, err := e.store.BuildDigest(ctx(t), day); err != nil {
+		if _, err := e.store.WriteLegacyDigest(ctx(t), e.mac, day); err != nil {
 			t.Fatal(err)
 		}
 		deleteItem(t, e, key(ids[audit.LeavesPerChunk+50]))

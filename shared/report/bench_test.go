@@ -1,17 +1,14 @@
 package report
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,30 +72,7 @@ func serveBenchSim(leads string) {
 
 // startBenchSim starts the child serving L leads and returns its base URL.
 func startBenchSim(b *testing.B, leads int) string {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", benchSimEnv, leads))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	url, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatalf("the simulator did not start: %v", err)
-	}
-	return strings.TrimSpace(url) + "/api/v1"
+	return testenv.StartChild(b, benchSimEnv, strconv.Itoa(leads)) + "/api/v1"
 }
 
 func benchmarkReport(b *testing.B, leads int) {

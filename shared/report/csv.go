@@ -68,6 +68,13 @@ func renderCSV(v View) ([]byte, error) {
 	row("integrity", 0, "digest", in.Digest)
 	row("integrity", 0, "previous_digest", in.PreviousDigest)
 	row("integrity", 0, "verified", strconv.FormatBool(in.Verified))
+	row("integrity", 0, "periods_verified", strconv.Itoa(in.PeriodsVerified))
+	if in.PeriodsPending > 0 {
+		row("integrity", 0, "periods_pending", strconv.Itoa(in.PeriodsPending))
+	}
+	if in.PeriodsBeforeChain > 0 {
+		row("integrity", 0, "periods_before_chain", strconv.Itoa(in.PeriodsBeforeChain))
+	}
 	if in.UnverifiedReason != "" {
 		row("integrity", 0, "unverified_reason", in.UnverifiedReason)
 	}

@@ -20,12 +20,12 @@ import (
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 )
 
-// AuditTrail is the part of the audit store the daily report uses: it reads a day's records, builds
-// and verifies the day's digest, and records the run.
+// AuditTrail is the part of the audit store the daily report uses: it reads a day's records,
+// verifies the day's hourly digests (never builds one: only AuditDigestFunction signs), and records
+// the run.
 type AuditTrail interface {
 	Day(ctx context.Context, day string, fn func(audit.Record) error) error
-	BuildDigest(ctx context.Context, day string) (audit.Digest, error)
-	Verify(ctx context.Context, day string) (audit.Report, error)
+	VerifyPeriods(ctx context.Context, first, last string, onFinding func(audit.Finding), progress func(period string, records int)) (audit.RangeReport, error)
 	Append(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
 }
 
@@ -43,8 +43,16 @@ var _ Leads = (*whatconverts.Client)(nil)
 const DefaultActor = "wcbridge-daily-report"
 
 // DefaultUpstreamReserve is the time a run keeps, before its deadline, for the audit summary, the
-// digest and storing the report once WhatConverts has had its turn.
+// verification and storing the report once WhatConverts has had its turn.
 const DefaultUpstreamReserve = 2 * time.Minute
+
+// DefaultDigestWait is how long a run waits for the digest of the day's last hour when that hour is
+// due but not digested yet: the schedule starts the report (00:15 UTC) as AuditDigestFunction (a
+// quarter past every hour) digests that hour.
+const DefaultDigestWait = 10 * time.Minute
+
+// digestPoll is how often a waiting run looks for the day's last digest.
+var digestPoll = 20 * time.Second
 
 // Daily builds, stores and audits the daily compliance report. Build it once per cold start
 // (shared/wiring); Handle is the Lambda handler. Runs in one process are serialized: a run's request
@@ -60,8 +68,11 @@ type Daily struct {
 	// UpstreamReserve is kept before the deadline for what follows WhatConverts
 	// (DefaultUpstreamReserve when 0; at most half of the time left).
 	UpstreamReserve time.Duration
-	Now             func() time.Time // time.Now when nil
-	Log             *slog.Logger     // slog.Default() when nil
+	// DigestWait bounds the wait for the day's last hourly digest (DefaultDigestWait when 0; no
+	// wait when negative). The wait never fails a run: a period still not digested is reported so.
+	DigestWait time.Duration
+	Now        func() time.Time // time.Now when nil
+	Log        *slog.Logger     // slog.Default() when nil
 
 	mu sync.Mutex
 }
@@ -200,7 +211,7 @@ func (d *Daily) build(ctx context.Context, date string, now time.Time) (Report, 
 		return Report{}, fmt.Errorf("report: read the audit records of %s: %w", date, err)
 	}
 	rep.Audit = at.s
-	if rep.Integrity, err = d.integrity(ctx, date, at.records); err != nil {
+	if rep.Integrity, err = d.integrity(ctx, day); err != nil {
 		return Report{}, err
 	}
 	return rep, nil
@@ -286,36 +297,57 @@ func partialReason(err error) string {
 	}
 }
 
-// integrity builds the day's digest (idempotent: an existing digest over the same records is kept)
-// and verifies the day against it. A day not yet over by audit.SettleTime has no digest yet: that is
-// said in the report, not a failure. Records changed since the digest was built make BuildDigest
-// refuse; Verify then names what changed.
-func (d *Daily) integrity(ctx context.Context, date string, records int) (Integrity, error) {
-	in := Integrity{Records: records}
-	_, err := d.Audit.BuildDigest(ctx, date)
-	switch {
-	case errors.Is(err, audit.ErrDayNotOver):
-		in.UnverifiedReason = IntegrityDayNotOver
-		return in, nil
-	case errors.Is(err, audit.ErrDigestConflict):
-	case err != nil:
-		return Integrity{}, fmt.Errorf("report: build the digest of %s: %w", date, err)
-	}
-	v, err := d.Audit.Verify(ctx, date)
+// integrity verifies the day's 24 hourly periods, and the chain into them, as `make verify-audit`
+// does (audit.Store.VerifyPeriods: signatures with the public key, table against anchor, tags,
+// leaves and records). It never builds a digest. A period not digested yet is reported as pending,
+// not as a failure of the run; an error means the verification could not be made.
+func (d *Daily) integrity(ctx context.Context, day time.Time) (Integrity, error) {
+	first, last := audit.PeriodOf(day), audit.PeriodOf(day.Add(24*time.Hour-audit.PeriodLength))
+	d.awaitDigest(ctx, last)
+	findings := map[string]int{}
+	rep, err := d.Audit.VerifyPeriods(ctx, first, last, func(f audit.Finding) { findings[string(f.Kind)]++ }, nil)
 	if err != nil {
-		return Integrity{}, fmt.Errorf("report: verify %s: %w", date, err)
+		return Integrity{}, fmt.Errorf("report: verify the audit digests of %s: %w", table.Day(day), err)
 	}
-	in.Records = v.Records
-	in.Digest, in.PreviousDigest = v.Digest.Value, v.Digest.Previous
-	in.Verified = v.Intact()
-	if !in.Verified {
-		in.UnverifiedReason = IntegrityFindings
-		in.Findings = map[string]int{}
-		for _, f := range v.Findings {
-			in.Findings[string(f.Kind)]++
-		}
+	in := Integrity{
+		Records: rep.Records, Digest: rep.HeadDigest, PreviousDigest: rep.ChainedFrom,
+		PeriodsVerified: rep.Digested, PeriodsPending: rep.Pending, PeriodsBeforeChain: rep.BeforeChain,
+	}
+	switch {
+	case rep.Findings > 0:
+		in.UnverifiedReason, in.Findings = IntegrityFindings, findings
+	case rep.Pending > 0:
+		in.UnverifiedReason = IntegrityPending
+	case rep.BeforeChain > 0:
+		in.UnverifiedReason = IntegrityBeforeChain
+	default:
+		in.Verified = rep.Digested == rep.Periods
 	}
 	return in, nil
+}
+
+// awaitDigest waits, at most DigestWait and never past the run's deadline, while the period last is
+// due but has no digest yet (AuditDigestFunction runs as the schedule starts the report).
+func (d *Daily) awaitDigest(ctx context.Context, last string) {
+	wait := cmp.Or(d.DigestWait, DefaultDigestWait)
+	end, _ := audit.ParsePeriod(last)
+	if wait < 0 || d.now().Before(end.Add(audit.PeriodLength+audit.SettleTime)) {
+		return
+	}
+	until := d.now().Add(wait)
+	for {
+		rep, err := d.Audit.VerifyPeriods(ctx, last, last, func(audit.Finding) {}, nil)
+		if err != nil || rep.Pending == 0 || !d.now().Before(until) {
+			return
+		}
+		t := time.NewTimer(digestPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // upstreamContext is ctx with a deadline that keeps UpstreamReserve (at most half the time left)

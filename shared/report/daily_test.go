@@ -186,64 +186,124 @@ func TestWhatConvertsGetsTheRunsTimeMinusTheReserve(t *testing.T) {
 }
 
 func TestIntegrity(t *testing.T) {
+	day := func(p int) audit.RangeReport {
+		return audit.RangeReport{Periods: 24, Digested: p, Head: "2026-11-28T23"}
+	}
 	for _, tc := range []struct {
 		name     string
-		build    error
-		verify   audit.Report
+		verify   audit.RangeReport
+		findings []audit.Finding
 		want     Integrity
-		verifies bool
 	}{
 		{
-			name: "a settled day is digested and verified", verifies: true,
-			verify: audit.Report{Records: 7, Digest: audit.Digest{Value: "sha256:aa", Previous: "sha256:bb"}},
-			want:   Integrity{Records: 7, Digest: "sha256:aa", PreviousDigest: "sha256:bb", Verified: true},
+			name:   "24 digested periods without findings are verified",
+			verify: audit.RangeReport{Periods: 24, Digested: 24, Records: 7, HeadDigest: "sha256:aa", ChainedFrom: "sha256:bb"},
+			want:   Integrity{Records: 7, Digest: "sha256:aa", PreviousDigest: "sha256:bb", Verified: true, PeriodsVerified: 24},
 		},
 		{
-			name: "a day not over is said so, not failed", build: fmt.Errorf("%w: soon", audit.ErrDayNotOver),
-			want: Integrity{Records: 3, UnverifiedReason: IntegrityDayNotOver},
+			name:   "the chain's first day is verified from its genesis",
+			verify: audit.RangeReport{Periods: 24, Digested: 24, HeadDigest: "sha256:aa"},
+			want:   Integrity{Digest: "sha256:aa", Verified: true, PeriodsVerified: 24},
 		},
 		{
-			name: "records changed since the digest are verified against it", verifies: true,
-			build: fmt.Errorf("%w: 2026-11-28", audit.ErrDigestConflict),
-			verify: audit.Report{Records: 3, Digest: audit.Digest{Value: "sha256:aa"}, Findings: []audit.Finding{
+			name:   "a period not digested yet is said so, not failed",
+			verify: audit.RangeReport{Periods: 24, Digested: 23, Pending: 1, Records: 3, HeadDigest: "sha256:aa"},
+			want:   Integrity{Records: 3, Digest: "sha256:aa", PeriodsVerified: 23, PeriodsPending: 1, UnverifiedReason: IntegrityPending},
+		},
+		{
+			name:   "hours before the chain started are not verified",
+			verify: audit.RangeReport{Periods: 24, Digested: 10, BeforeChain: 14, HeadDigest: "sha256:aa"},
+			want:   Integrity{Digest: "sha256:aa", PeriodsVerified: 10, PeriodsBeforeChain: 14, UnverifiedReason: IntegrityBeforeChain},
+		},
+		{
+			name: "findings are counted by kind",
+			verify: func() audit.RangeReport {
+				r := day(24)
+				r.Findings, r.Records, r.HeadDigest = 4, 3, "sha256:aa"
+				return r
+			}(),
+			findings: []audit.Finding{
 				{Kind: audit.FindingEdited, RecordID: "rec_a"}, {Kind: audit.FindingEdited, RecordID: "rec_b"},
-				{Kind: audit.FindingDeleted, RecordID: "rec_c"},
-			}},
-			want: Integrity{Records: 3, Digest: "sha256:aa", UnverifiedReason: IntegrityFindings,
-				Findings: map[string]int{"edited": 2, "deleted": 1}},
+				{Kind: audit.FindingDeleted, RecordID: "rec_c"}, {Kind: audit.FindingMissing, Period: "2026-11-28T05"},
+			},
+			want: Integrity{Records: 3, Digest: "sha256:aa", PeriodsVerified: 24, UnverifiedReason: IntegrityFindings,
+				Findings: map[string]int{"edited": 2, "deleted": 1, "missing-period": 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			verified := false
+			var ranges []string
 			fa := &fakeAudit{
-				DayFn: func(_ context.Context, _ string, fn func(audit.Record) error) error {
-					for range 3 {
-						if err := fn(audit.Record{Kind: audit.KindAction}); err != nil {
-							return err
-						}
+				VerifyFn: func(_ context.Context, first, last string, onFinding func(audit.Finding)) (audit.RangeReport, error) {
+					ranges = append(ranges, first+".."+last)
+					for _, f := range tc.findings {
+						onFinding(f)
 					}
-					return nil
-				},
-				BuildDigestFn: func(context.Context, string) (audit.Digest, error) { return audit.Digest{}, tc.build },
-				VerifyFn: func(context.Context, string) (audit.Report, error) {
-					verified = true
 					return tc.verify, nil
 				},
 			}
 			var item map[string]types.AttributeValue
-			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: func() time.Time { return runAt }}
+			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: func() time.Time { return runAt }, DigestWait: -1}
 			res, err := d.Run(context.Background(), "2026-11-28", Caller{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if verified != tc.verifies {
-				t.Fatalf("Verify called: %t, want %t", verified, tc.verifies)
+			if len(ranges) != 1 || ranges[0] != "2026-11-28T00..2026-11-28T23" {
+				t.Fatalf("verified %v, want the day's 24 periods once", ranges)
 			}
 			if got, want := mustJSON(t, storedReport(t, item).Integrity), mustJSON(t, tc.want); got != want {
 				t.Fatalf("integrity %s, want %s", got, want)
 			}
 			if res.Verified != tc.want.Verified || res.UnverifiedReason != tc.want.UnverifiedReason {
 				t.Fatalf("result %+v", res)
+			}
+		})
+	}
+}
+
+func TestTheReportWaitsForTheDaysLastDigest(t *testing.T) {
+	defer func(p time.Duration) { digestPoll = p }(digestPoll)
+	digestPoll = time.Millisecond
+	for _, tc := range []struct {
+		name       string
+		digestedAt int // the look at the last period that finds it digested; 0: never
+		wait       time.Duration
+		looks      int
+		want       string
+	}{
+		{"digested while it waits", 3, time.Minute, 3, ""},
+		{"not digested within the wait: pending, not failed", 0, 50 * time.Millisecond, -1, IntegrityPending},
+		{"no wait: pending at once", 0, -1, 0, IntegrityPending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			looks := 0
+			fa := &fakeAudit{VerifyFn: func(_ context.Context, first, last string, _ func(audit.Finding)) (audit.RangeReport, error) {
+				digested := tc.digestedAt > 0 && looks >= tc.digestedAt
+				if first == last {
+					looks++
+					digested = tc.digestedAt > 0 && looks >= tc.digestedAt
+					if digested {
+						return audit.RangeReport{Periods: 1, Digested: 1}, nil
+					}
+					return audit.RangeReport{Periods: 1, Pending: 1}, nil
+				}
+				if digested {
+					return audit.RangeReport{Periods: 24, Digested: 24}, nil
+				}
+				return audit.RangeReport{Periods: 24, Digested: 23, Pending: 1}, nil
+			}}
+			var item map[string]types.AttributeValue
+			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: time.Now, DigestWait: tc.wait}
+			if _, err := d.Run(context.Background(), "2026-11-28", Caller{}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.looks >= 0 && looks != tc.looks {
+				t.Errorf("looked for the last digest %d times, want %d", looks, tc.looks)
+			}
+			if tc.looks < 0 && looks < 2 {
+				t.Errorf("looked for the last digest %d times, want it to keep looking until the wait is over", looks)
+			}
+			if in := storedReport(t, item).Integrity; in.UnverifiedReason != tc.want || in.Verified != (tc.want == "") {
+				t.Errorf("integrity %+v, want unverified_reason %q", in, tc.want)
 			}
 		})
 	}
@@ -258,8 +318,8 @@ func TestAFailedRunIsAnErrorAndIsAudited(t *testing.T) {
 		{"the audit records cannot be read", &fakeAudit{DayFn: func(context.Context, string, func(audit.Record) error) error {
 			return errors.New("audit: query by-day index: throttled")
 		}}, nil},
-		{"the digest cannot be built", &fakeAudit{BuildDigestFn: func(context.Context, string) (audit.Digest, error) {
-			return audit.Digest{}, errors.New("audit: MAC digest: AccessDenied")
+		{"the digests cannot be verified", &fakeAudit{VerifyFn: func(context.Context, string, string, func(audit.Finding)) (audit.RangeReport, error) {
+			return audit.RangeReport{}, errors.New("anchor: list versions: AccessDenied")
 		}}, nil},
 		{"the report cannot be stored", &fakeAudit{}, errors.New("dynamodb: ValidationException")},
 	} {

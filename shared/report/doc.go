@@ -64,14 +64,22 @@
 //
 // # Integrity
 //
-// The run builds the day's digest (audit.Store.BuildDigest, idempotent) and verifies the day against
-// it (audit.Store.Verify): records (read from the table), digest, previous_digest ("" at the start of a
-// chain) and verified. A day that ended less than audit.SettleTime ago (a report of today, or run
-// just after midnight) has no digest yet: the report says verified false with unverified_reason
-// "day_not_over" and an empty digest, and a later run of the date builds it. Records changed since
-// the digest was built give verified false, unverified_reason "findings" and findings counted by kind
-// (edited, deleted, inserted, reordered, forged, leaves, chain-break); the stored digest is never
-// replaced.
+// The run verifies the day's 24 hourly periods and the chain into them with the verifier of `make
+// verify-audit` (audit.Store.VerifyPeriods: each digest's signature with the signing key's public
+// key, the table's copy against the write-once bucket's, record tags, leaves and records). It never
+// builds a digest: only AuditDigestFunction signs. The section holds records (checked against their
+// digests), digest (the day's last digest, its head), previous_digest (what the day's first digest
+// chains to; "" at the chain's start), periods_verified, and verified: true only when all 24
+// periods were digested and nothing was found. Otherwise unverified_reason says why: "findings"
+// (counted by kind in findings: edited, deleted, inserted, reordered, tag, forged, leaves,
+// chain-break, chain-restart, missing-period, digest-deleted, digest-differs, not-anchored,
+// second-digest), "periods_pending" (periods_pending hours not digested yet: a report of today, or
+// one run before the day's last hour was digested) or "before_chain" (periods_before_chain hours
+// before the chain's first digest). A period not digested yet is never a failure of the run; a
+// verification that cannot be made (a service error) is, and the run is retried.
+//
+// The schedule starts the report at 00:15 UTC, when AuditDigestFunction digests the day's last
+// hour: a run waits for that digest up to DigestWait (10 minutes), then reports what it has.
 //
 // # Reading a report
 //

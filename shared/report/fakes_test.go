@@ -13,10 +13,9 @@ import (
 
 // fakeAudit is a function-field fake of the audit store; Append records what it is given.
 type fakeAudit struct {
-	DayFn         func(ctx context.Context, day string, fn func(audit.Record) error) error
-	BuildDigestFn func(ctx context.Context, day string) (audit.Digest, error)
-	VerifyFn      func(ctx context.Context, day string) (audit.Report, error)
-	AppendFn      func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
+	DayFn    func(ctx context.Context, day string, fn func(audit.Record) error) error
+	VerifyFn func(ctx context.Context, first, last string, onFinding func(audit.Finding)) (audit.RangeReport, error)
+	AppendFn func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
 
 	mu       sync.Mutex
 	appended []audit.Record
@@ -31,18 +30,15 @@ func (f *fakeAudit) Day(ctx context.Context, day string, fn func(audit.Record) e
 	return f.DayFn(ctx, day, fn)
 }
 
-func (f *fakeAudit) BuildDigest(ctx context.Context, day string) (audit.Digest, error) {
-	if f.BuildDigestFn == nil {
-		return audit.Digest{Day: day}, nil
+// VerifyPeriods answers every period of the range digested and intact unless VerifyFn says otherwise.
+func (f *fakeAudit) VerifyPeriods(ctx context.Context, first, last string, onFinding func(audit.Finding), _ func(string, int)) (audit.RangeReport, error) {
+	if f.VerifyFn != nil {
+		return f.VerifyFn(ctx, first, last, onFinding)
 	}
-	return f.BuildDigestFn(ctx, day)
-}
-
-func (f *fakeAudit) Verify(ctx context.Context, day string) (audit.Report, error) {
-	if f.VerifyFn == nil {
-		return audit.Report{Day: day, Digest: audit.Digest{Day: day, Value: "sha256:ab"}}, nil
-	}
-	return f.VerifyFn(ctx, day)
+	a, _ := audit.ParsePeriod(first)
+	b, _ := audit.ParsePeriod(last)
+	n := int(b.Sub(a)/audit.PeriodLength) + 1
+	return audit.RangeReport{Periods: n, Digested: n, Head: last, HeadDigest: "sha256:ab"}, nil
 }
 
 func (f *fakeAudit) Append(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error) {

@@ -38,7 +38,7 @@ func sampleReport(date string, n int64) Report {
 				ActionCreateLead: {}, ActionUpdateLead: {OK: 2}},
 			PHIReads: map[string]int64{"arn:aws:iam::123456789012:role/crm-sync": 11 + n, officer: 4},
 		},
-		Integrity:    Integrity{Records: 99, Digest: "sha256:" + strings.Repeat("ab", 32), PreviousDigest: "sha256:" + strings.Repeat("cd", 32), Verified: true},
+		Integrity:    Integrity{Records: 99, Digest: "sha256:" + strings.Repeat("ab", 32), PreviousDigest: "sha256:" + strings.Repeat("cd", 32), Verified: true, PeriodsVerified: 24},
 		WhatConverts: WhatConverts{Requests: 3},
 	}
 }
@@ -347,6 +347,12 @@ func TestCSVHasTheJSONFigures(t *testing.T) {
 				got.Integrity.Verified = value == "true"
 			case "unverified_reason":
 				got.Integrity.UnverifiedReason = value
+			case "periods_verified":
+				got.Integrity.PeriodsVerified = int(num(value))
+			case "periods_pending":
+				got.Integrity.PeriodsPending = int(num(value))
+			case "periods_before_chain":
+				got.Integrity.PeriodsBeforeChain = int(num(value))
 			default:
 				if got.Integrity.Findings == nil {
 					got.Integrity.Findings = map[string]int{}
@@ -456,7 +462,7 @@ func TestTheHTMLPageIsSelfContainedAndLocked(t *testing.T) {
 		if n := strings.Count(body, "<table"); n < 8 {
 			t.Errorf("%d tables, want one beside every chart and the profiles'", n)
 		}
-		for _, words := range []string{"all 99 audit records of 2026-11-28", "matched the day's signed digest sha256:abababab", "chained to the previous day's"} {
+		for _, words := range []string{"all 24 hourly periods of 2026-11-28 were verified: 99 audit records", "last digest is sha256:abababab", "chained to sha256:cdcdcdcd"} {
 			if !strings.Contains(html.UnescapeString(body), words) {
 				t.Errorf("the integrity section does not say %q", words)
 			}
@@ -481,10 +487,14 @@ func TestTheIntegritySectionSaysWhatWasVerified(t *testing.T) {
 		status    string
 		says      []string
 	}{
-		{"intact", Integrity{Records: 1234, Digest: "sha256:" + strings.Repeat("0f", 32), Verified: true}, "ok",
-			[]string{"Intact", "all 1,234 audit records", "2026-11-29 00:15 UTC", "starts the chain"}},
-		{"too early", Integrity{Records: 5, UnverifiedReason: IntegrityDayNotOver}, "pending",
-			[]string{"Not yet verified", "Run the report for 2026-11-28 again"}},
+		{"intact", Integrity{Records: 1234, Digest: "sha256:" + strings.Repeat("0f", 32), Verified: true, PeriodsVerified: 24}, "ok",
+			[]string{"Intact", "all 24 hourly periods of 2026-11-28", "1,234 audit records", "2026-11-29 00:15 UTC", "starts the chain"}},
+		{"chained", Integrity{Records: 3, Digest: "sha256:aa", PreviousDigest: "sha256:bb", Verified: true, PeriodsVerified: 24}, "ok",
+			[]string{"Intact", "chained to sha256:bb"}},
+		{"too early", Integrity{Records: 5, PeriodsVerified: 23, PeriodsPending: 1, UnverifiedReason: IntegrityPending}, "pending",
+			[]string{"Not yet verified", "1 of the 24 hourly periods", "the 23 digested periods were verified", "Run the report for 2026-11-28 again"}},
+		{"before the chain", Integrity{PeriodsVerified: 10, PeriodsBeforeChain: 14, UnverifiedReason: IntegrityBeforeChain}, "pending",
+			[]string{"Not verified", "14 of the 24 hourly periods", "before the first signed digest", "the 10 digested periods were verified"}},
 		{"tampered", Integrity{Records: 7, Digest: "sha256:aa", UnverifiedReason: IntegrityFindings, Findings: map[string]int{"edited": 2, "deleted": 1}}, "bad",
 			[]string{"Not intact", "no longer matched", "make verify-audit DATE=2026-11-28", "<td>edited</td><td class=\"n\">2</td>"}},
 	} {

@@ -183,24 +183,30 @@ func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
 	case in.Verified:
 		w.Status, w.Headline = "ok", "Intact"
 		w.Sentences = append(w.Sentences,
-			fmt.Sprintf("When this report was generated (%s), all %s audit records of %s were read back from the table and each matched the day's signed digest %s.",
-				when, formatInt(int64(in.Records)), date, shortDigest(in.Digest)))
+			fmt.Sprintf("When this report was generated (%s), all 24 hourly periods of %s were verified: %s audit records read back from the table, each matching its period's signed digest, and every digest matching its write-once copy in the digest bucket.",
+				when, date, formatInt(int64(in.Records))),
+			fmt.Sprintf("The day's last digest is %s.", shortDigest(in.Digest)))
 		if in.PreviousDigest != "" {
-			w.Sentences = append(w.Sentences, fmt.Sprintf("That digest is chained to the previous day's, %s, so no earlier day was replaced either.", shortDigest(in.PreviousDigest)))
+			w.Sentences = append(w.Sentences, fmt.Sprintf("The day's first digest is chained to %s, the hour before, so no earlier hour was replaced either.", shortDigest(in.PreviousDigest)))
 		} else {
-			w.Sentences = append(w.Sentences, "That digest starts the chain: no earlier day has one.")
+			w.Sentences = append(w.Sentences, "The day's first digest starts the chain: no earlier hour has one.")
 		}
-	case in.UnverifiedReason == IntegrityDayNotOver:
+	case in.UnverifiedReason == IntegrityPending:
 		w.Status, w.Headline = "pending", "Not yet verified"
 		w.Sentences = append(w.Sentences,
-			fmt.Sprintf("This report was generated (%s) before the day's audit records had settled, so no digest of %s could be built and nothing was verified.", when, date),
-			fmt.Sprintf("Run the report for %s again: that run builds the digest and verifies the day.", date))
+			fmt.Sprintf("When this report was generated (%s), %d of the 24 hourly periods of %s had no digest yet (an hour is digested a quarter past the next), so the day was not verified whole; %s, with no finding.",
+				when, in.PeriodsPending, date, periodsVerified(in.PeriodsVerified)),
+			fmt.Sprintf("Run the report for %s again once they are digested: that run verifies the whole day.", date))
+	case in.UnverifiedReason == IntegrityBeforeChain:
+		w.Status, w.Headline = "pending", "Not verified"
+		w.Sentences = append(w.Sentences,
+			fmt.Sprintf("%d of the 24 hourly periods of %s came before the first signed digest (the chain started later), so they have no digest to verify against; %s, with no finding.",
+				in.PeriodsBeforeChain, date, periodsVerified(in.PeriodsVerified)))
 	default:
 		w.Status, w.Headline = "bad", "Not intact"
 		w.Sentences = append(w.Sentences,
-			fmt.Sprintf("When this report was generated (%s), the %s audit records of %s no longer matched the day's signed digest %s.",
-				when, formatInt(int64(in.Records)), date, shortDigest(in.Digest)),
-			fmt.Sprintf("Records were changed after the digest was built. `make verify-audit DATE=%s` names each one.", date))
+			fmt.Sprintf("When this report was generated (%s), the audit trail of %s no longer matched its signed hourly digests.", when, date),
+			fmt.Sprintf("Records or digests were changed, deleted or added. `make verify-audit DATE=%s` names each one.", date))
 		findings := make(map[string]int64, len(in.Findings))
 		for k, n := range in.Findings {
 			findings[k] = int64(n)
@@ -209,6 +215,17 @@ func describeIntegrity(date, generatedAt string, in Integrity) integrityWords {
 	}
 	w.Sentences = append(w.Sentences, "Verifying reads record hashes only: no PHI was decrypted to do it.")
 	return w
+}
+
+// periodsVerified says how many periods were verified, in words.
+func periodsVerified(n int) string {
+	switch n {
+	case 0:
+		return "none was verified"
+	case 1:
+		return "the 1 digested period was verified"
+	}
+	return fmt.Sprintf("the %d digested periods were verified", n)
 }
 
 // shortDigest shows a digest's algorithm and first 16 hex digits: enough to compare by eye.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/budget"
 	"github.com/wcbridge/wcbridge/shared/envelope"
@@ -49,27 +51,38 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-// env is a table on dynalite, a digest key on local-kms and a WhatConverts simulator with profiles
-// 1001, 1002 and 1003 (a profile key each), all on one clock.
+// env is a table on dynalite, the tag and signing keys on local-kms, a locked digest bucket on the
+// S3 stand-in and a WhatConverts simulator with profiles 1001, 1002 and 1003 (a profile key each),
+// all on one clock.
 type env struct {
-	db     *dynamodb.Client
-	kms    *kms.Client
-	table  string
-	mac    string
-	tagKey string
-	sim    *wcsim.Sim
-	url    string
-	clock  *clock
-	keys   map[int64]wcsim.Key
-	logs   *testenv.Logs
+	db      *dynamodb.Client
+	kms     *kms.Client
+	table   string
+	tagKey  string
+	signKey string
+	pub     *ecdsa.PublicKey
+	anchor  audit.Anchor
+	sim     *wcsim.Sim
+	url     string
+	clock   *clock
+	keys    map[int64]wcsim.Key
+	logs    *testenv.Logs
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{db: testenv.DynamoDB(t), kms: testenv.KMS(t), clock: &clock{t: runAt}, logs: &testenv.Logs{}}
 	e.table = testenv.Table(t, e.db)
-	e.mac = testenv.HMACKey(t, e.kms)
 	e.tagKey = testenv.SymmetricKey(t, e.kms)
+	s3c := testenv.S3(t)
+	e.anchor = &anchor.S3{Client: s3c, Bucket: testenv.LockedBucket(t, s3c), Now: e.clock.Now}
+	var der []byte
+	e.signKey, der = testenv.SigningKey(t, e.kms)
+	pub, err := audit.ParsePublicKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pub = pub
 	e.sim = wcsim.New(wcsim.Options{Now: e.clock.Now, Seed: 28})
 	e.sim.SetAccountName(2001, "Synthetic Health Group")
 	e.keys = map[int64]wcsim.Key{}
@@ -90,7 +103,7 @@ func newEnv(t *testing.T) *env {
 // the actions' side, not a ceiling here).
 func (e *env) daily(t *testing.T, profiles string) *Daily {
 	t.Helper()
-	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger()}
+	d := &Daily{Audit: e.auditStore(), Reports: NewStore(e.db, e.table), Now: e.clock.Now, Log: e.logs.Logger(), DigestWait: -1}
 	if profiles == "" {
 		return d
 	}
@@ -118,9 +131,18 @@ func (e *env) get() *Get {
 		Access: allowAll{}, Now: e.clock.Now, Log: e.logs.Logger()}
 }
 
+// auditStore is the report's audit store as shared/wiring builds it: it tags its records and
+// verifies digests (public key, anchor, tags), and cannot sign.
 func (e *env) auditStore() *audit.Store {
-	return audit.New(audit.Config{DB: e.db, Table: e.table, MAC: e.kms, DigestKeyID: e.mac, Now: e.clock.Now,
-		Tagger: envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})})
+	tagger := envelope.NewTagger(e.kms, e.tagKey, envelope.Options{})
+	return audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now, Tagger: tagger, TagChecker: tagger,
+		PublicKey: e.pub, Anchor: e.anchor})
+}
+
+// digestStore is AuditDigestFunction's store: it signs and anchors.
+func (e *env) digestStore() *audit.Store {
+	return audit.New(audit.Config{DB: e.db, Table: e.table, Now: e.clock.Now, Signer: e.kms, SigningKey: e.signKey,
+		PublicKey: e.pub, Anchor: e.anchor})
 }
 
 // reportItems scans the table for report items.
@@ -408,6 +430,14 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
 	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
 
+	// The digest function has run every hour since the 27th began: the chain starts there.
+	digests := e.digestStore()
+	for p := reportDay.Add(-24 * time.Hour); !p.After(audit.LastDuePeriod(e.clock.Now())); p = p.Add(audit.PeriodLength) {
+		if _, err := digests.BuildPeriod(ctx, audit.PeriodOf(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	d := e.daily(t, "")
 	if d.WhatConverts != nil {
 		t.Fatal("a report without profiles needs no WhatConverts client (nor the credentials)")
@@ -430,19 +460,22 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	if got, exp := mustJSON(t, cur.Audit), mustJSON(t, wantAudit); got != exp {
 		t.Fatalf("audit summary\n got %s\nwant %s", got, exp)
 	}
+	if in := prev.Integrity; !in.Verified || in.PeriodsVerified != 24 || in.PreviousDigest != "" {
+		t.Fatalf("integrity of the chain's first day %+v, want 24 periods verified from the genesis", in)
+	}
 	in := cur.Integrity
-	if !in.Verified || in.Records != 13 || !strings.HasPrefix(in.Digest, "sha256:") || in.UnverifiedReason != "" {
-		t.Fatalf("integrity %+v, want 13 records verified", in)
+	if !in.Verified || in.Records != 13 || in.PeriodsVerified != 24 || !strings.HasPrefix(in.Digest, "sha256:") || in.UnverifiedReason != "" {
+		t.Fatalf("integrity %+v, want 13 records in 24 periods verified", in)
 	}
 	if in.PreviousDigest == "" || in.PreviousDigest != prev.Integrity.Digest {
-		t.Fatalf("previous_digest %q, want the 27th's digest %q", in.PreviousDigest, prev.Integrity.Digest)
+		t.Fatalf("previous_digest %q, want the 27th's last digest %q", in.PreviousDigest, prev.Integrity.Digest)
 	}
 	if !res.Verified || res.AuditRecords != 13 {
 		t.Fatalf("result %+v", res)
 	}
-	dg, err := store.Digest(ctx, "2026-11-28")
-	if err != nil || dg.Value != in.Digest || dg.Records != 13 {
-		t.Fatalf("stored digest %+v (%v), want the report's", dg, err)
+	head, err := digests.VerifyPeriods(ctx, "2026-11-28T23", "2026-11-28T23", func(f audit.Finding) { t.Errorf("finding %s", f) }, nil)
+	if err != nil || head.HeadDigest != in.Digest {
+		t.Fatalf("the 28th's last digest is %q (%v), the report says %q", head.HeadDigest, err, in.Digest)
 	}
 
 	// Someone with write access to the table edits a record of the day.
@@ -461,21 +494,37 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 		t.Fatal(err)
 	}
 	in = readStored(t, d, "2026-11-28").Integrity
-	if in.Verified || res.Verified || in.UnverifiedReason != IntegrityFindings || in.Findings["edited"] != 1 || in.Digest != dg.Value {
-		t.Fatalf("integrity after tampering %+v, want unverified with one edited record against the same digest", in)
+	if in.Verified || res.Verified || in.UnverifiedReason != IntegrityFindings || in.Findings["edited"] != 1 || len(in.Findings) != 1 || in.Digest != head.HeadDigest {
+		t.Fatalf("integrity after tampering %+v, want unverified with one edited record against the same digests", in)
 	}
 
-	// Today (2026-11-29) is not over: the report is built, its digest is not.
+	// ... and deletes an hour's digest from the table: its write-once copy in the bucket says so.
+	dpk, dsk := table.DigestKey("2026-11-28T05")
+	if _, err := e.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(e.table),
+		Key:       map[string]types.AttributeValue{table.PK: &types.AttributeValueMemberS{Value: dpk}, table.SK: &types.AttributeValueMemberS{Value: dsk}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-28"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if in = readStored(t, d, "2026-11-28").Integrity; in.Verified || in.Findings["digest-deleted"] != 1 || in.Findings["edited"] != 1 {
+		t.Fatalf("integrity after deleting a digest %+v, want the deletion and the edit found", in)
+	}
+
+	// Today (2026-11-29): its first hour is due but not digested yet. The report says so, and
+	// never builds a digest itself.
 	res, err = d.Handle(ctx, json.RawMessage(`{"date":"2026-11-29"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in = readStored(t, d, "2026-11-29").Integrity
-	if in.Verified || in.UnverifiedReason != IntegrityDayNotOver || in.Digest != "" || in.Records < 4 || res.UnverifiedReason != IntegrityDayNotOver {
-		t.Fatalf("integrity of today %+v, want day_not_over with today's records counted (the runs, the next-day action)", in)
+	if in.Verified || in.UnverifiedReason != IntegrityPending || in.PeriodsPending != 24 || in.PeriodsVerified != 0 || in.Digest != "" || res.UnverifiedReason != IntegrityPending {
+		t.Fatalf("integrity of today %+v, want its 24 periods pending", in)
 	}
-	if _, err := store.Digest(ctx, "2026-11-29"); err == nil {
-		t.Fatal("a digest of a day not over was built")
+	if rep, err := digests.VerifyPeriods(ctx, "2026-11-29T00", "2026-11-29T00", func(audit.Finding) {}, nil); err != nil || rep.Digested != 0 {
+		t.Fatalf("the report built a digest of 2026-11-29T00 (%+v, %v)", rep, err)
 	}
 
 	// Each run is one audit record of kind report, on the day it ran.
@@ -488,8 +537,8 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if runs != 4 {
-		t.Fatalf("%d run records, want 4", runs)
+	if runs != 5 {
+		t.Fatalf("%d run records, want 5", runs)
 	}
 }
 

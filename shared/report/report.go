@@ -74,26 +74,36 @@ type Outcomes struct {
 	Failed int64 `json:"failed"`
 }
 
-// Integrity is the day's tamper evidence: the digest of its audit records and whether they still
-// match it.
+// Integrity is the day's tamper evidence: its 24 hourly digests (signed, chained, anchored) and
+// whether the day's audit records still match them.
 type Integrity struct {
-	Records        int    `json:"records"`
-	Digest         string `json:"digest"`          // "" while the digest cannot be built yet
-	PreviousDigest string `json:"previous_digest"` // "" at the start of a chain
-	Verified       bool   `json:"verified"`
-	// UnverifiedReason says why Verified is false: IntegrityDayNotOver or IntegrityFindings.
+	Records        int    `json:"records"`         // records checked against the day's digests
+	Digest         string `json:"digest"`          // the day's last digest (its head); "" while none
+	PreviousDigest string `json:"previous_digest"` // the digest the day's first one chains to; "" at the chain's start
+	Verified       bool   `json:"verified"`        // all 24 periods digested and verified, no finding
+	// PeriodsVerified counts the day's periods whose digest was checked (24 for a whole day);
+	// PeriodsPending those not digested yet (not a finding); PeriodsBeforeChain those before the
+	// chain's first digest.
+	PeriodsVerified    int `json:"periods_verified"`
+	PeriodsPending     int `json:"periods_pending,omitempty"`
+	PeriodsBeforeChain int `json:"periods_before_chain,omitempty"`
+	// UnverifiedReason says why Verified is false: IntegrityFindings, IntegrityPending or
+	// IntegrityBeforeChain.
 	UnverifiedReason string `json:"unverified_reason,omitempty"`
-	// Findings counts what the verification found wrong, by kind (edited, deleted, inserted, ...).
+	// Findings counts what the verification found wrong, by kind (edited, deleted, missing-period, ...).
 	Findings map[string]int `json:"findings,omitempty"`
 }
 
 // Why Integrity.Verified is false.
 const (
-	// IntegrityDayNotOver: the day has not ended audit.SettleTime ago, so its digest cannot be built
-	// yet; a run after that builds and verifies it.
-	IntegrityDayNotOver = "day_not_over"
-	// IntegrityFindings: the records no longer match the digest (see Findings).
+	// IntegrityFindings: the verification found tampering (see Findings).
 	IntegrityFindings = "findings"
+	// IntegrityPending: a period of the day has no digest yet (a report of today, or run before
+	// AuditDigestFunction digested the day's last hour); a later run of the date verifies it.
+	IntegrityPending = "periods_pending"
+	// IntegrityBeforeChain: part of the day precedes the hourly chain's first digest (the day the
+	// chain started, or before it), so it has no digest to verify against.
+	IntegrityBeforeChain = "before_chain"
 )
 
 // WhatConverts is what the run spent of WhatConverts.

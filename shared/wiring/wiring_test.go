@@ -2,6 +2,10 @@ package wiring_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -37,6 +41,7 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 		},
 	}
 	creds := `{"profiles": {"1001": {"token": "0123456789abcdef", "secret": "0123456789abcdef0123"}}}`
+	publicKeys := kmsPublicKey(t)
 	for _, tc := range []struct {
 		name, builder string
 		env           map[string]string
@@ -53,11 +58,14 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 		{"an action builds from its settings", "CreateLead",
 			map[string]string{config.EnvTable: "t", config.EnvDataKey: "k", config.EnvTagKey: "tk", config.EnvWhatConvertsLocal: creds,
 				config.EnvAccessPolicyBuiltin: "local", config.EnvAPIID: "a1b2c3d4e5", config.EnvAccountID: "123456789012"}, ""},
-		{"the report needs the digest key", "DailyReport", map[string]string{config.EnvTable: "t"}, config.EnvDigestKey},
+		{"the report needs the signing key to verify with", "DailyReport",
+			map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk", config.EnvAuditBucket: "b"}, config.EnvSigningKey},
+		{"the report needs the digest bucket", "DailyReport",
+			map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk", config.EnvSigningKey: "sk"}, config.EnvAuditBucket},
 		{"the report without profiles reads no WhatConverts credentials", "DailyReport",
-			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk"}, ""},
+			map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk", config.EnvSigningKey: "sk", config.EnvAuditBucket: "b", config.EnvKMSEndpoint: publicKeys.URL}, ""},
 		{"the report with profiles needs them", "DailyReport",
-			map[string]string{config.EnvTable: "t", config.EnvDigestKey: "k", config.EnvTagKey: "tk", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
+			map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk", config.EnvSigningKey: "sk", config.EnvAuditBucket: "b", config.EnvReportProfiles: "1001"}, config.EnvWhatConvertsLocal},
 		{"every writer needs the tag key", "GetReport", map[string]string{config.EnvTable: "t"}, config.EnvTagKey},
 		{"GET /reports needs the table", "GetReport", map[string]string{}, config.EnvTable},
 		{"GET /reports needs its access policy", "GetReport", map[string]string{config.EnvTable: "t", config.EnvTagKey: "tk"}, config.EnvAccessPolicyParameter},
@@ -76,6 +84,31 @@ func TestBuildersNameWhatIsMissing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kmsPublicKey is a KMS endpoint that answers GetPublicKey with a P-256 public key, as the report's
+// builder asks once for the signing key it verifies digests with.
+func kmsPublicKey(t *testing.T) *httptest.Server {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "TrentService.GetPublicKey" {
+			http.Error(w, `{"__type":"UnsupportedOperationException"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		out, _ := json.Marshal(map[string]any{"KeyId": "sk", "PublicKey": der, "KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // A secret named by its ARN is read from Secrets Manager, through the client the builder makes only

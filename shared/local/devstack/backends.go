@@ -19,6 +19,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/wcbridge/wcbridge/shared/access"
+	"github.com/wcbridge/wcbridge/shared/anchor"
+	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
@@ -26,14 +28,14 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/wiring"
-	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
+	"github.com/wcbridge/wcbridge/shared/wiring/anchors"
 )
 
 // Backends are what the functions talk to, ready before any function starts: the audit table, the
-// data and digest keys, the bus (served over HTTP, so functions in other processes reach it too) and
+// data, tag and signing keys, the digest bucket, the bus (served over HTTP, so functions in other processes reach it too) and
 // WhatConverts (the simulator, served over HTTP, or a real one).
 type Backends struct {
-	// Options are the options with their defaults filled; DataKeyID and DigestKeyID are the keys in
+	// Options are the options with their defaults filled; DataKeyID, TagKeyID and SigningKeyID are the keys in
 	// use (created at start unless given).
 	Options Options
 
@@ -87,13 +89,13 @@ func StartBackends(ctx context.Context, opts Options) (*Backends, error) {
 	}
 	if opts.S3Endpoint != "" {
 		// As template.yaml's AuditDigestBucket: versioned, Object Lock, COMPLIANCE six years.
-		c := wireaudit.S3(cfg, awsCfg)
-		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(auditBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil &&
+		c := anchors.S3(cfg, awsCfg)
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(opts.AuditBucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil &&
 			!strings.Contains(err.Error(), "BucketAlready") {
 			return nil, fmt.Errorf("devstack: create the audit digest bucket at %s: %w", opts.S3Endpoint, err)
 		}
 		if _, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
-			Bucket: aws.String(auditBucket),
+			Bucket: aws.String(opts.AuditBucket),
 			ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
 				ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
 				Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
@@ -102,6 +104,11 @@ func StartBackends(ctx context.Context, opts Options) (*Backends, error) {
 			},
 		}); err != nil {
 			return nil, fmt.Errorf("devstack: lock the audit digest bucket: %w", err)
+		}
+		if !opts.ChainSince.IsZero() {
+			if err := b.startChain(ctx, wiring.KMS(cfg, awsCfg), c); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -142,11 +149,29 @@ func SimulatorCredentials() string {
 	return string(b)
 }
 
-// auditBucket is the local audit digest bucket's name.
-const auditBucket = "wcbridge-local-audit-digests"
+// DefaultAuditBucket is the local audit digest bucket's name.
+const DefaultAuditBucket = "wcbridge-local-audit-digests"
 
-// createKeys creates the data key (symmetric) and the digest key (HMAC_256), as template.yaml
-// declares them, unless the options name existing ones.
+// startChain digests every due period since Options.ChainSince, as AuditDigestFunction does (signed,
+// anchored, refusing to rebuild or restart), unless the chain already runs from elsewhere.
+func (b *Backends) startChain(ctx context.Context, k *kms.Client, c *s3.Client) error {
+	store := audit.New(audit.Config{DB: b.db, Table: b.Options.Table, Signer: k, SigningKey: b.Options.SigningKeyID,
+		Anchor: &anchor.S3{Client: c, Bucket: b.Options.AuditBucket}})
+	for p := b.Options.ChainSince.UTC().Truncate(audit.PeriodLength); !p.After(audit.LastDuePeriod(time.Now())); p = p.Add(audit.PeriodLength) {
+		_, err := store.BuildPeriod(ctx, audit.PeriodOf(p))
+		switch {
+		case errors.Is(err, audit.ErrDigestExists):
+		case errors.Is(err, audit.ErrChainBroken):
+			return nil // the chain started later, in this table or bucket: the digest function goes on from there
+		case err != nil:
+			return fmt.Errorf("devstack: start the digest chain: %w", err)
+		}
+	}
+	return nil
+}
+
+// createKeys creates the data key (symmetric), the tag key (symmetric) and the signing key
+// (ECC_NIST_P256), as template.yaml declares them, unless the options name existing ones.
 func (b *Backends) createKeys(ctx context.Context, k *kms.Client) error {
 	create := func(in *kms.CreateKeyInput) (string, error) {
 		out, err := k.CreateKey(ctx, in)
@@ -158,16 +183,6 @@ func (b *Backends) createKeys(ctx context.Context, k *kms.Client) error {
 	var err error
 	if b.Options.DataKeyID == "" {
 		b.Options.DataKeyID, err = create(&kms.CreateKeyInput{Description: aws.String("wcbridge local data key")})
-		if err != nil {
-			return err
-		}
-	}
-	if b.Options.DigestKeyID == "" {
-		b.Options.DigestKeyID, err = create(&kms.CreateKeyInput{
-			Description: aws.String("wcbridge local audit digest MAC key"),
-			KeySpec:     kmstypes.KeySpecHmac256,
-			KeyUsage:    kmstypes.KeyUsageTypeGenerateVerifyMac,
-		})
 		if err != nil {
 			return err
 		}
@@ -246,10 +261,9 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 	local := map[string]string{
 		config.EnvTable:          b.Options.Table,
 		config.EnvDataKey:        b.Options.DataKeyID,
-		config.EnvDigestKey:      b.Options.DigestKeyID,
 		config.EnvTagKey:         b.Options.TagKeyID,
 		config.EnvSigningKey:     b.Options.SigningKeyID,
-		config.EnvAuditBucket:    auditBucket,
+		config.EnvAuditBucket:    b.Options.AuditBucket,
 		config.EnvReportProfiles: strings.Join(profiles, ","),
 	}
 	if b.Options.EventBus != "" {

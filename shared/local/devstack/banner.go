@@ -86,7 +86,7 @@ func (s *Stack) Banner(now time.Time) string {
 	fmt.Fprintf(w, "  Lambda Invoke API\t%s\taws lambda invoke --endpoint-url %s ...\n", s.LambdaURL, s.LambdaURL)
 	fmt.Fprintf(w, "  DynamoDB\t%s\ttable %s\n", o.DynamoDBEndpoint, o.Table)
 	fmt.Fprintf(w, "  KMS\t%s\tdata key %s\n", o.KMSEndpoint, o.DataKeyID)
-	fmt.Fprintf(w, "  \t\tdigest key %s\n", o.DigestKeyID)
+	fmt.Fprintf(w, "  \t\tdigest signing key %s\n", o.SigningKeyID)
 	fmt.Fprintf(w, "  EventBridge (in memory)\t%s\tbus %s; GET %s/_local/bus lists its events\n", s.EventBridgeURL, s.EventBus(), s.APIURL)
 	if s.Sim != nil {
 		fmt.Fprintf(w, "  WhatConverts simulator\t%s\tprofiles 1001 and 1002; its webhooks go to %s%s?token=...\n", s.WhatConvertsURL, s.APIURL, ingestPath)

@@ -204,7 +204,9 @@ func TestTheReportPageInABrowser(t *testing.T) {
 		}
 	})
 
-	st := startStack(t, devstack.Options{DisableSchedules: true})
+	// As `make dev`, with the digest chain started before the trend's first day: the page says how
+	// many of today's hours were verified so far.
+	st := startStack(t, devstack.Options{DisableSchedules: true, ChainSince: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -4)})
 	b.proxy.allow(st.APIURL)
 	// Some of the day's activity, so that every chart has something: webhooks accepted, redelivered
 	// and refused; reads of leads (PHI reads and actions ok); a read of a lead that does not exist

@@ -27,11 +27,14 @@ func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	testenv.DynamoDB(t) // skips (or fails under CI) without the services
 	testenv.KMS(t)
+	testenv.S3(t) // the report verifies against the digest bucket
 	opts.DynamoDBEndpoint = os.Getenv("DYNAMODB_ENDPOINT")
 	opts.KMSEndpoint = os.Getenv("KMS_ENDPOINT")
+	opts.S3Endpoint = os.Getenv("S3_ENDPOINT")
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	opts.Table = "wcbridge-devstack-" + hex.EncodeToString(b)
+	opts.AuditBucket = opts.Table // a bucket each: their digests name the same hours
 	opts.DeleteTableOnClose = true
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -78,9 +78,17 @@ type Options struct {
 	Table string
 	// DeleteTableOnClose deletes the table at Close (tests that share one DynamoDB server).
 	DeleteTableOnClose bool
-	// DataKeyID, DigestKeyID, TagKeyID and SigningKeyID are existing KMS keys to use; each empty one
-	// is created at start.
-	DataKeyID, DigestKeyID, TagKeyID, SigningKeyID string
+	// DataKeyID, TagKeyID and SigningKeyID are existing KMS keys to use; each empty one is created
+	// at start.
+	DataKeyID, TagKeyID, SigningKeyID string
+	// AuditBucket is the digest bucket's name in the S3 stand-in (default DefaultAuditBucket);
+	// stacks that share one S3 server and build digests need one each.
+	AuditBucket string
+	// ChainSince, when set, starts the hourly digest chain at that hour (UTC) if it has not
+	// started, digesting every due period since, as AuditDigestFunction would have done had it run
+	// all along (cron schedules do not run locally): `make dev` starts it at the beginning of the
+	// previous UTC day, so that the report of that day verifies. Needs S3Endpoint.
+	ChainSince time.Time
 	// EventBus is the bus name the functions publish to. Empty: the template's own value, as `sam
 	// local` resolves it (!Ref LeadEventBus is "LeadEventBus"), which is also the bus the template's
 	// rules listen on locally.
@@ -134,6 +142,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Table == "" {
 		o.Table = DefaultTable
+	}
+	if o.AuditBucket == "" {
+		o.AuditBucket = DefaultAuditBucket
+	}
+	if !o.ChainSince.IsZero() && o.S3Endpoint == "" {
+		return o, errors.New("devstack: starting the digest chain needs the S3 stand-in (S3_ENDPOINT) for its bucket")
 	}
 	keys := map[string]bool{o.AccessKeyID: true}
 	for _, c := range o.Callers {

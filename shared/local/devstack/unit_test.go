@@ -85,7 +85,7 @@ func TestEnvOverlaysLocalValuesOnTheTemplateEnvironment(t *testing.T) {
 	tmpl := repoTemplate(t)
 	b := &Backends{
 		Options: Options{
-			Table: "t-local", DataKeyID: "arn:data", DigestKeyID: "arn:digest",
+			Table: "t-local", DataKeyID: "arn:data", SigningKeyID: "arn:signing", AuditBucket: "b-local",
 			WebhookTokens: []string{strings.Repeat("a", 40), strings.Repeat("b", 40)}, ReportProfiles: []int64{1001, 1002},
 			DynamoDBEndpoint: "http://ddb", KMSEndpoint: "http://kms",
 			AWSEnv: map[string]string{"AWS_ACCESS_KEY_ID": "AKIDPASSED"},
@@ -119,9 +119,9 @@ func TestEnvOverlaysLocalValuesOnTheTemplateEnvironment(t *testing.T) {
 		{"an action gets the WhatConverts keys and URL, and no bus", "GetLeadsFunction",
 			map[string]string{"WHATCONVERTS_CREDENTIALS": `{"profiles": {}}`, "WHATCONVERTS_BASE_URL": "http://wc/api/v1"},
 			[]string{"WHATCONVERTS_SECRET_ARN", "EVENT_BUS_NAME", "WCBRIDGE_WEBHOOK_TOKENS"}},
-		{"the report gets its digest key, its profiles and the template's budget share", "DailyReportFunction",
-			map[string]string{"DIGEST_KEY_ID": "arn:digest", "REPORT_PROFILE_IDS": "1001,1002", "REPORT_BUDGET_SHARE": "0.5"},
-			[]string{"WHATCONVERTS_SECRET_ARN", "EVENT_BUS_NAME"}},
+		{"the report gets the signing key and bucket it verifies with, its profiles and the template's budget share", "DailyReportFunction",
+			map[string]string{"SIGNING_KEY_ID": "arn:signing", "AUDIT_BUCKET_NAME": "b-local", "REPORT_PROFILE_IDS": "1001,1002", "REPORT_BUDGET_SHARE": "0.5"},
+			[]string{"WHATCONVERTS_SECRET_ARN", "EVENT_BUS_NAME", "DIGEST_KEY_ID"}},
 		{"the report reader gets nothing it does not declare", "GetReportFunction",
 			map[string]string{}, []string{"WHATCONVERTS_CREDENTIALS", "WHATCONVERTS_BASE_URL", "DIGEST_KEY_ID", "EVENT_BUS_NAME"}},
 	}

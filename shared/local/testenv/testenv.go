@@ -6,12 +6,15 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -299,4 +302,53 @@ func RawTable(t testing.TB, db *dynamodb.Client, tableName string) []string {
 		}
 	}
 	return items
+}
+
+// MTH is RFC 6962's Merkle tree hash of leaf hashes, straight from its recursive definition: tests
+// that check or write audit digests compute it independently of shared/audit.
+func MTH(leaves [][]byte) []byte {
+	switch len(leaves) {
+	case 0:
+		h := sha256.Sum256(nil)
+		return h[:]
+	case 1:
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	h := sha256.Sum256(append(append([]byte{1}, MTH(leaves[:k])...), MTH(leaves[k:])...))
+	return h[:]
+}
+
+// StartChild runs this test binary again as a helper process, with env set to value (its TestMain
+// serves something on seeing it: a benchmark's simulator or table, kept out of the measured
+// heap), and returns the first line the child prints (its URL). The child serves until its stdin
+// is closed, at the test's cleanup.
+func StartChild(tb testing.TB, env, value string) string {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), env+"="+value)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("the child process (%s) did not start: %v", env, err)
+	}
+	return strings.TrimSpace(line)
 }

@@ -10,16 +10,18 @@ import (
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/whatconverts"
 	"github.com/wcbridge/wcbridge/shared/wiring"
+	"github.com/wcbridge/wcbridge/shared/wiring/anchors"
 	"github.com/wcbridge/wcbridge/shared/wiring/secrets"
 )
 
-// DailyReport builds DailyReportFunction: the report store; an audit store that reads the day, builds
-// and verifies digests (the digest key's MAC) and writes records without PHI (neither kms:Decrypt nor
-// kms:GenerateDataKey on the data key); and, only when profiles are configured, the WhatConverts
-// credentials and a client spending what each key has left of its day (REPORT_BUDGET_SHARE of it is
-// kept for the report: the actions never spend it).
+// DailyReport builds DailyReportFunction: the report store; an audit store that reads the day,
+// verifies its hourly digests as `make verify-audit` does (the signing key's public key, one
+// kms:GetPublicKey; the digest bucket; record tags) but cannot sign or write a digest, and writes
+// records without PHI (neither kms:Decrypt nor kms:GenerateDataKey on the data key); and, only when
+// profiles are configured, the WhatConverts credentials and a client spending what each key has
+// left of its day (REPORT_BUDGET_SHARE of it is kept for the report: the actions never spend it).
 func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvDigestKey, config.EnvTagKey); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvSigningKey, config.EnvAuditBucket); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -28,8 +30,6 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	}
 	db := wiring.DynamoDB(cfg, ac)
 	d := &report.Daily{
-		Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, MAC: wiring.KMS(cfg, ac), DigestKeyID: cfg.DigestKeyID,
-			Tagger: wiring.Tagger(cfg, ac)}),
 		Reports:  report.NewStore(db, cfg.Table),
 		Profiles: cfg.ReportProfiles,
 		Log:      log,
@@ -47,5 +47,12 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 		d.WhatConverts = whatconverts.New(cfg.WhatConvertsURL,
 			whatconverts.WithBudget(budget.New(db, cfg.Table, budget.WithLogger(log))))
 	}
+	pub, err := audit.FetchPublicKey(ctx, wiring.KMS(cfg, ac), cfg.SigningKeyID)
+	if err != nil {
+		return nil, err
+	}
+	tags := wiring.Tagger(cfg, ac)
+	d.Audit = audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: tags, TagChecker: tags, PublicKey: pub,
+		Anchor: anchors.Bucket(cfg, ac)})
 	return d, nil
 }
