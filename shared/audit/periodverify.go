@@ -39,6 +39,7 @@ type RangeReport struct {
 	Findings    int    // findings reported
 	Head        string // the last period of the range with a digest
 	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
+	Writers     int    // writers whose record sequences were checked (see seqcheck.go)
 }
 
 // VerifyPeriods checks every period from first to last (inclusive, YYYY-MM-DDTHH) and the chain into
@@ -80,6 +81,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 		prev = nil // an unsigned link proves nothing; its own range reports it
 	}
 	started := prev != nil
+	seq := newSeqCheck(report)
 	var gap []string // periods without a digest before the chain was known to have started
 	for p := from; !p.After(to); p = nextPeriod(p) {
 		period := PeriodOf(p)
@@ -96,6 +98,9 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 				report(Finding{Kind: FindingMissing, Period: period, Detail: "no digest in the table or the anchor inside the chain"})
 			default:
 				gap = append(gap, period)
+			}
+			if err := s.seqPeriod(ctx, seq, p); err != nil {
+				return rep, err
 			}
 			if progress != nil {
 				progress(period, 0)
@@ -127,7 +132,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			report(Finding{Kind: FindingChainBreak, Period: period, Detail: fmt.Sprintf("previous %s but the previous period's digest is %s", d.Previous, prev.Value)})
 		}
 		started = true
-		n, err := s.verifyPeriodRecords(ctx, p, *d, report)
+		n, err := s.verifyPeriodRecords(ctx, p, *d, seq, report)
 		if err != nil {
 			return rep, err
 		}
@@ -138,6 +143,9 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 		prev = d
 	}
 	rep.BeforeChain += len(gap)
+	if rep.Writers, err = s.checkSequences(ctx, seq, from, to); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
@@ -186,8 +194,8 @@ func (s *Store) loadDigest(ctx context.Context, period string, report func(Findi
 }
 
 // verifyPeriodRecords merges the period's records (by-day index, key order) with its leaf chunks
-// (key order), reading both a page at a time.
-func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, report func(Finding)) (int, error) {
+// (key order), reading both a page at a time, and gives each record to the sequence check.
+func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, seq *seqCheck, report func(Finding)) (int, error) {
 	period := PeriodOf(start)
 	lr := &leafReader{s: s, period: period}
 	// Deletions and insertions of one ID are a record moved: reported once, as reordered. They are
@@ -238,9 +246,11 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 		if content != stored {
 			report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the record's stored hash"})
 		}
-		if err := s.checkTag(ctx, item, stored, period, id, report); err != nil {
+		tagged, err := s.checkTag(ctx, item, stored, period, id, report)
+		if err != nil {
 			return err
 		}
+		seq.observe(item, period, tagged && content == stored)
 		if match == nil {
 			inserted[id] = Finding{Kind: FindingInserted, Period: period, RecordID: id, Detail: "record of the period has no leaf in the digest"}
 			order = append(order, id)
@@ -285,25 +295,26 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 	return records, nil
 }
 
-// checkTag reports a record whose tag is missing or does not verify, when tags are checked.
-func (s *Store) checkTag(ctx context.Context, item map[string]types.AttributeValue, stored, period, id string, report func(Finding)) error {
+// checkTag reports a record whose tag is missing or does not verify, when tags are checked, and
+// whether it verified (true when tags are not checked).
+func (s *Store) checkTag(ctx context.Context, item map[string]types.AttributeValue, stored, period, id string, report func(Finding)) (bool, error) {
 	if s.cfg.TagChecker == nil {
-		return nil
+		return true, nil
 	}
 	tag, ok1 := item[attrTag].(*types.AttributeValueMemberB)
 	wrapped, ok2 := item[attrTagKey].(*types.AttributeValueMemberB)
 	if !ok1 || !ok2 {
 		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "record has no tag"})
-		return nil
+		return false, nil
 	}
 	valid, err := s.cfg.TagChecker.Check(ctx, wrapped.Value, TagMessage(stored), tag.Value)
 	if err != nil {
-		return fmt.Errorf("audit: check the tag of record %s: %w", id, err)
+		return false, fmt.Errorf("audit: check the tag of record %s: %w", id, err)
 	}
 	if !valid {
 		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "tag does not verify: the record or its hash was written without wcbridge's keys"})
 	}
-	return nil
+	return valid, nil
 }
 
 // idOfKey is the record ID in a leaf key "<received_at>#<record_id>".
