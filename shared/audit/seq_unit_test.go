@@ -161,8 +161,8 @@ func seqItem(id, writer string, seq int64, skipped ...SeqRange) map[string]types
 
 func TestSeqCheck(t *testing.T) {
 	from := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-	young := "w_20261202T100500Z_aaaaaaaaaaaaaaaa"  // started in the range
-	early := "w_20261202T081500Z_bbbbbbbbbbbbbbbb"  // started two hours before it
+	young := "w_20261202T100500Z_aaaaaaaaaaaaaaaa"   // started in the range
+	early := "w_20261202T081500Z_bbbbbbbbbbbbbbbb"   // started two hours before it
 	ancient := "w_20261120T000000Z_cccccccccccccccc" // older than SequenceLookback
 	type obs struct {
 		phase   seqPhase
