@@ -99,8 +99,11 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			default:
 				gap = append(gap, period)
 			}
-			if err := s.seqPeriod(ctx, seq, p); err != nil {
-				return rep, err
+			if !overdue(p, now) || started {
+				// Not digested yet, or its digest is gone: its records are still numbered.
+				if err := s.seqPeriod(ctx, seq, p); err != nil {
+					return rep, err
+				}
 			}
 			if progress != nil {
 				progress(period, 0)
@@ -132,6 +135,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			report(Finding{Kind: FindingChainBreak, Period: period, Detail: fmt.Sprintf("previous %s but the previous period's digest is %s", d.Previous, prev.Value)})
 		}
 		started = true
+		seq.begin(p)
 		n, err := s.verifyPeriodRecords(ctx, p, *d, seq, report)
 		if err != nil {
 			return rep, err
@@ -143,7 +147,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 		prev = d
 	}
 	rep.BeforeChain += len(gap)
-	if rep.Writers, err = s.checkSequences(ctx, seq, from, to); err != nil {
+	if rep.Writers, err = s.checkSequences(ctx, seq, to); err != nil {
 		return rep, err
 	}
 	return rep, nil

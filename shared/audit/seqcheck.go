@@ -49,7 +49,17 @@ type writerSeq struct {
 type seqCheck struct {
 	writers map[string]*writerSeq
 	phase   seqPhase
+	from    time.Time // the first period observed in the range (zero: none yet)
 	report  func(Finding)
+}
+
+// begin marks a period of the range as observed. The range's periods before the chain are not read
+// up front (they are outside the trail, and the digest job's first week is mostly them); the
+// read-back reads them for the writers that need them.
+func (c *seqCheck) begin(p time.Time) {
+	if c.phase == seqInRange && c.from.IsZero() {
+		c.from = p
+	}
 }
 
 func newSeqCheck(report func(Finding)) *seqCheck {
@@ -201,12 +211,16 @@ func (h hole) finding() Finding {
 		Detail: fmt.Sprintf("writer %s %s: no record, and no later record of the writer declares it skipped; %s", h.writer, nums, around)}
 }
 
-// checkSequences finishes the sequence check of the range [from, to] whose records c has observed:
-// it reads back before from for the writers whose first numbers it has not seen (see floor), then,
+// checkSequences finishes the sequence check of the range up to to whose records c has observed
+// from c.from on: it reads back before c.from for the writers whose first numbers it has not seen (see floor), then,
 // if holes remain, one period past to (a record's received_at is its request's arrival, so a
 // record may carry a lower number than one of the range and still arrive after it, by at most a
 // function's timeout, under an hour), and reports what remains. It returns the writers checked.
-func (s *Store) checkSequences(ctx context.Context, c *seqCheck, from, to time.Time) (int, error) {
+func (s *Store) checkSequences(ctx context.Context, c *seqCheck, to time.Time) (int, error) {
+	from := c.from
+	if from.IsZero() {
+		return 0, nil
+	}
 	c.phase = seqBefore
 	for p := from.Add(-PeriodLength); ; p = p.Add(-PeriodLength) {
 		needed := false
@@ -237,6 +251,7 @@ func (s *Store) checkSequences(ctx context.Context, c *seqCheck, from, to time.T
 // digest (none, or outside the range), checking the hash and tag of those it follows.
 func (s *Store) seqPeriod(ctx context.Context, c *seqCheck, start time.Time) error {
 	period := PeriodOf(start)
+	c.begin(start)
 	return s.indexItems(ctx, start.Format("2006-01-02"), start.Format("2006-01-02T15:"), func(item map[string]types.AttributeValue) error {
 		if !c.follows(item) {
 			return nil
