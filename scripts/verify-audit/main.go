@@ -1,8 +1,9 @@
 // Command verify-audit checks wcbridge's audit trail over a range of UTC days: every hourly period's
 // signed digest, the chain into the range and through it, the write-once copy in the digest bucket,
-// and every record against its hash, its tag and its leaf. It names each record edited, deleted,
-// inserted or reordered, each record whose tag fails, and each digest forged, deleted, rebuilt,
-// missing or restarted.
+// and every record against its hash, its tag and its leaf, and each writer's record numbers. It names
+// each record edited, deleted, inserted or reordered, each record whose tag fails, each number of a
+// writer no record carries (a record deleted, even before its period was digested), and each digest
+// forged, deleted, rebuilt, missing or restarted.
 //
 //	go run ./scripts/verify-audit -from 2026-11-28 -to 2026-12-01 -public-key signing-key.pem
 //	make verify-audit FROM=2026-11-28 TO=2026-12-01 PUBLIC_KEY=signing-key.pem   (or DATE=2026-11-28)
@@ -208,8 +209,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	if head == "" {
 		head = "none"
 	}
-	fmt.Fprintf(stdout, "%s..%s: %d periods, %d digested, %d not due yet, %d before the chain, %d records, head %s",
-		firstP, lastP, rep.Periods, rep.Digested, rep.Pending, rep.BeforeChain, rep.Records, head)
+	fmt.Fprintf(stdout, "%s..%s: %d periods, %d digested, %d not due yet, %d before the chain, %d records, %d writers, head %s",
+		firstP, lastP, rep.Periods, rep.Digested, rep.Pending, rep.BeforeChain, rep.Records, rep.Writers, head)
 	if len(notChecked) > 0 {
 		fmt.Fprintf(stdout, ", not checked: %s", strings.Join(notChecked, "; "))
 	}

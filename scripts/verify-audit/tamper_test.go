@@ -32,7 +32,11 @@ type trail struct {
 
 var day = time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)
 
-func newTrail(t *testing.T) *trail {
+func newTrail(t *testing.T) *trail { return newTrailWith(t, nil) }
+
+// newTrailWith is newTrail, with beforeDigest run on the written trail before 08:00 to 23:00 are
+// digested.
+func newTrailWith(t *testing.T, beforeDigest func(*trail)) *trail {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.DynamoDB(t)
@@ -68,6 +72,9 @@ func newTrail(t *testing.T) *trail {
 				tr.records = append(tr.records, r)
 			}
 		}
+	}
+	if beforeDigest != nil {
+		beforeDigest(tr)
 	}
 	clock = day.Add(24*time.Hour + audit.SettleTime)
 	if built, err := tr.builder.BuildDue(ctx); err != nil || len(built) != 16 {
@@ -147,7 +154,7 @@ func TestAnIntactDay(t *testing.T) {
 	tr := newTrail(t)
 	code, findings, summary := tr.verify(t)
 	if code != 0 || len(findings) != 0 || !strings.HasSuffix(summary, ": intact") ||
-		!strings.Contains(summary, "24 periods, 17 digested, 0 not due yet, 7 before the chain, 12 records") {
+		!strings.Contains(summary, "24 periods, 17 digested, 0 not due yet, 7 before the chain, 12 records, 1 writers") {
 		t.Fatalf("exit %d, findings %v, summary %q", code, findings, summary)
 	}
 }

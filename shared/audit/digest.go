@@ -186,7 +186,7 @@ func (s *Store) VerifyWithProgress(ctx context.Context, day string, progress fun
 			progress(rep.Records)
 		}
 		id := recordIDOf(item)
-		stored := checkContent(item, "", id, report)
+		stored, _ := checkContent(item, "", id, report)
 		i, ok := index[id]
 		if !ok || seen[i] {
 			report(insertedFinding("", id, "record of the day"))

@@ -27,6 +27,10 @@
 //	events                 N, the events a replay counted or published (absent when 0)
 //	dry_run                BOOL, present only when true (a replay that only counted)
 //	phi                    B, the sealed PHI part (absent when none)
+//	writer                 S, the Store that wrote it: "w_<YYYYMMDDThhmmssZ>_<16 base32>" (its start, random)
+//	seq                    N, the record's number in its writer's sequence: 1, 2, 3…
+//	skipped                L of N, earlier numbers of the writer whose writes did not certainly succeed,
+//	                       inclusive ranges as pairs, ascending ([5, 5, 9, 12] is 5 and 9-12; absent when none)
 //	day_pk, day_sk         by-day index, every record
 //	trig_pk, trig_sk       by-trigger index, accepted events only
 //	outbox_pk, outbox_sk   outbox index, accepted events until MarkPublished
@@ -82,6 +86,24 @@
 // (B) and tag_key (B, the wrapped k), both outside the hash. Someone who can write the table but not
 // use the tag key cannot tag an inserted or re-hashed record. A store without a Tagger writes nothing.
 //
+// # Writers and sequence numbers
+//
+// Each Store is a writer (one per Lambda execution environment) with an ID fixed at New that carries
+// its start time. It numbers every record it builds, under a mutex, 1, 2, 3…; writer and seq are in
+// the hash and so under the tag, so nobody without the tag key can forge or renumber them. A number
+// whose write did not certainly succeed (any error: a refused duplicate, ErrExists, a timeout whose
+// outcome is unknown, a failed tag) is declared in skipped by the writer's following records until
+// one that declares it is stored (at most 32 ranges a record; the rest follow). Rejection counts
+// carry none. VerifyPeriods checks every writer of the range: each number from 1 to the highest in
+// the range is carried by exactly one record or declared skipped by a later record of the writer
+// whose hash and tag verify; otherwise missing-record (naming writer and numbers) or duplicate-seq.
+// It reads back before the range for a writer's earlier numbers, to the hour before the writer
+// started but at most SequenceLookback (24 hours), and one period past the range to fill a hole (a
+// record's received_at is its request's arrival, so a lower number can arrive later, by at most a
+// function's timeout). So a record deleted before its period is digested is still a finding, once a
+// later record of its writer is in the range verified. Memory grows with the writers of a range,
+// not its records. Records from before writers numbered them are not sequence-checked.
+//
 // # Period digests
 //
 // Every hour (period "YYYY-MM-DDTHH", UTC) is digested once it has been over SettleTime, empty hours
@@ -92,11 +114,12 @@
 // (an S3 Object Lock bucket, package anchor). The builder refuses to rebuild a period that has a
 // digest in either, and to restart the chain once started. VerifyPeriods checks a range with the
 // public key alone, table against anchor, tags, leaves and records, streaming records and leaves side
-// by side; AuditDigestFunction, `make verify-audit` and the daily report's integrity section all
-// verify with it. Building and verifying hold one page of records, one chunk of leaves and the
-// O(log n) Merkle frontier, whatever the period's size (a page of records a shard, 200 each).
-// Refused webhooks are counted per minute and status (CountRejection), not recorded one by one.
-// docs/audit.md says what this proves and how an auditor checks it.
+// by side, and every writer's numbers; AuditDigestFunction, `make verify-audit` and the daily
+// report's integrity section all verify with it. Building and verifying hold one page of records, one
+// chunk of leaves, the O(log n) Merkle frontier and a few numbers per writer, whatever the period's
+// size (a page of records a shard, 200 each). Refused webhooks are counted per minute and status
+// (CountRejection), not recorded one by one. docs/audit.md says what this proves and how an auditor
+// checks it.
 //
 // # Daily digests (legacy)
 //

@@ -41,6 +41,9 @@ const (
 	attrHash        = "hash"
 	attrTag         = "tag"
 	attrTagKey      = "tag_key"
+	attrWriter      = "writer"
+	attrSeq         = "seq"
+	attrSkipped     = "skipped"
 )
 
 // recordIDOf returns the record ID an audit item's partition key names ("audit#<id>"), or the whole
@@ -140,7 +143,51 @@ func marshal(r Record) map[string]types.AttributeValue {
 	if r.Sealed != nil {
 		item[attrPHI] = &types.AttributeValueMemberB{Value: r.Sealed}
 	}
+	putS(attrWriter, r.Writer)
+	putN(attrSeq, r.Seq)
+	if len(r.Skipped) > 0 {
+		item[attrSkipped] = skippedAttr(r.Skipped)
+	}
 	return item
+}
+
+// skippedAttr is a record's skipped ranges as stored: a list of numbers, first and last of each
+// range in turn, ascending ([5, 5, 9, 12] is 5 and 9 to 12).
+func skippedAttr(rs []SeqRange) types.AttributeValue {
+	l := make([]types.AttributeValue, 0, 2*len(rs))
+	for _, r := range rs {
+		l = append(l, nAttr(r.First), nAttr(r.Last))
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// parseSkipped reads skippedAttr back; ok is false when it is malformed (not pairs of positive
+// numbers, first ≤ last).
+func parseSkipped(v types.AttributeValue) ([]SeqRange, bool) {
+	l, ok := v.(*types.AttributeValueMemberL)
+	if !ok || len(l.Value)%2 != 0 {
+		return nil, false
+	}
+	rs := make([]SeqRange, 0, len(l.Value)/2)
+	for i := 0; i < len(l.Value); i += 2 {
+		first, ok1 := seqNumber(l.Value[i])
+		last, ok2 := seqNumber(l.Value[i+1])
+		if !ok1 || !ok2 || first > last {
+			return nil, false
+		}
+		rs = append(rs, SeqRange{first, last})
+	}
+	return rs, true
+}
+
+// seqNumber reads a sequence number: N, from 1 to maxSeq.
+func seqNumber(v types.AttributeValue) (int64, bool) {
+	n, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(n.Value, 10, 64)
+	return i, err == nil && i >= 1 && i <= maxSeq
 }
 
 // unmarshal reads a record back from its item. Its errors name the attribute, never its value.
@@ -255,6 +302,15 @@ func unmarshal(item map[string]types.AttributeValue) (Record, error) {
 			return fail(attrPHI)
 		}
 		r.Sealed = b.Value
+	}
+	r.Writer = str(item, attrWriter)
+	if r.Seq, ok = num(attrSeq); !ok {
+		return fail(attrSeq)
+	}
+	if v, present := item[attrSkipped]; present {
+		if r.Skipped, ok = parseSkipped(v); !ok {
+			return fail(attrSkipped)
+		}
 	}
 	_, r.Pending = item[table.OutboxPK]
 	return r, nil

@@ -187,7 +187,7 @@ func TestPeriodInsiderCannotPassTamperingAsIntact(t *testing.T) {
 		}, "edited REC1\ntag REC1"},
 		{"delete a record", func(t *testing.T, e *periodEnv, recs []audit.Record) {
 			deleteItem(t, e.env, key(recs[2].ID))
-		}, "deleted REC2"},
+		}, "deleted REC2\nmissing-record " + period(2)},
 		{"insert a record", func(t *testing.T, e *periodEnv, recs []audit.Record) {
 			item := getItem(t, e.env, key(recs[1].ID))
 			pk, _ := table.AuditKey("rec_inserted")
@@ -195,7 +195,7 @@ func TestPeriodInsiderCannotPassTamperingAsIntact(t *testing.T) {
 			item["day_sk"] = s(table.IndexSortKey(recs[1].ReceivedAt.Add(time.Second), "rec_inserted"))
 			rehash(t, item)
 			putItem(t, e.env, item)
-		}, "inserted rec_inserted\ntag rec_inserted"},
+		}, "duplicate-seq rec_inserted\ninserted rec_inserted\ntag rec_inserted"}, // a copy carries its original's number
 		{"reorder a record", func(t *testing.T, e *periodEnv, recs []audit.Record) {
 			item := getItem(t, e.env, key(recs[0].ID))
 			item["day_sk"] = s(table.IndexSortKey(recs[4].ReceivedAt.Add(time.Second), recs[0].ID))
@@ -222,7 +222,7 @@ func TestPeriodInsiderCannotPassTamperingAsIntact(t *testing.T) {
 				t.Fatalf("rebuilding an existing period: %v; want ErrDigestExists", err)
 			}
 			// The leaves went with the digest, so the records left are named as not in it.
-		}, "digest-deleted " + period(2) + "\ninserted REC0\ninserted REC1\ninserted REC3\ninserted REC4\ninserted REC5\nleaves " + period(2)},
+		}, "digest-deleted " + period(2) + "\ninserted REC0\ninserted REC1\ninserted REC3\ninserted REC4\ninserted REC5\nleaves " + period(2) + "\nmissing-record " + period(2)},
 		{"forge a digest item", func(t *testing.T, e *periodEnv, _ []audit.Record) {
 			item := getItem(t, e.env, digestKey(period(2)))
 			item["records"] = &types.AttributeValueMemberN{Value: "5"}
@@ -234,8 +234,9 @@ func TestPeriodInsiderCannotPassTamperingAsIntact(t *testing.T) {
 			}
 			deleteItem(t, e.env, digestKey(period(2)))
 			deleteItem(t, e.env, leavesKey(period(2), 0))
-			// The anchored digest says 6 records under its root; the table has none and no leaves.
-		}, "digest-deleted " + period(2) + "\nleaves " + period(2)},
+			// The anchored digest says 6 records under its root; the table has none and no leaves. The
+			// writer's numbers name the hole where its next record is.
+		}, "digest-deleted " + period(2) + "\nleaves " + period(2) + "\nmissing-record " + period(3)},
 		{"restart the chain", func(t *testing.T, e *periodEnv, _ []audit.Record) {
 			// Every digest and the chain's marker gone from the table, then the digest job run: it
 			// finds the head in the anchor and does not start a new chain.

@@ -29,6 +29,7 @@ type RangeReport struct {
 	HeadDigest  string // that period's digest (Value): what the next period chains to
 	ChainedFrom string // what the range's first digest names as its previous ("" at the chain's genesis)
 	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
+	Writers     int    // writers whose record sequences were checked (see seqcheck.go)
 }
 
 // VerifyPeriods checks every period from first to last (inclusive, YYYY-MM-DDTHH) and the chain into
@@ -70,6 +71,7 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 		prev = nil // an unsigned link proves nothing; its own range reports it
 	}
 	started := prev != nil
+	seq := newSeqCheck(report)
 	var gap []string // periods without a digest before the chain was known to have started
 	for p := from; !p.After(to); p = nextPeriod(p) {
 		period := PeriodOf(p)
@@ -86,6 +88,12 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 				report(Finding{Kind: FindingMissing, Period: period, Detail: "no digest in the table or the anchor inside the chain"})
 			default:
 				gap = append(gap, period)
+			}
+			if !overdue(p, now) || started {
+				// Not digested yet, or its digest is gone: its records are still numbered.
+				if err := s.seqPeriod(ctx, seq, p); err != nil {
+					return rep, err
+				}
 			}
 			if progress != nil {
 				progress(period, 0)
@@ -120,7 +128,8 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 			report(Finding{Kind: FindingChainBreak, Period: period, Detail: fmt.Sprintf("previous %s but the previous period's digest is %s", d.Previous, prev.Value)})
 		}
 		started = true
-		n, err := s.verifyPeriodRecords(ctx, p, *d, report)
+		seq.begin(p)
+		n, err := s.verifyPeriodRecords(ctx, p, *d, seq, report)
 		if err != nil {
 			return rep, err
 		}
@@ -131,6 +140,9 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 		prev = d
 	}
 	rep.BeforeChain += len(gap)
+	if rep.Writers, err = s.checkSequences(ctx, seq, to); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
@@ -179,8 +191,8 @@ func (s *Store) loadDigest(ctx context.Context, period string, report func(Findi
 }
 
 // verifyPeriodRecords merges the period's records (by-day index, key order) with its leaf chunks
-// (key order), reading both a page at a time.
-func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, report func(Finding)) (int, error) {
+// (key order), reading both a page at a time, and gives each record to the sequence check.
+func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d PeriodDigest, seq *seqCheck, report func(Finding)) (int, error) {
 	period := PeriodOf(start)
 	lr := &leafReader{s: s, of: period, ordered: true}
 	// Deletions and insertions of one ID are a record moved: reported once, as reordered. They are
@@ -223,10 +235,12 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 			}
 			return nil
 		}
-		stored := checkContent(item, period, id, report)
-		if err := s.checkTag(ctx, item, stored, period, id, report); err != nil {
+		stored, intact := checkContent(item, period, id, report)
+		tagged, err := s.checkTag(ctx, item, stored, period, id, report)
+		if err != nil {
 			return err
 		}
+		seq.observe(item, period, tagged && intact)
 		if match == nil {
 			inserted[id] = insertedFinding(period, id, "record of the period")
 			order = append(order, id)
@@ -271,25 +285,26 @@ func (s *Store) verifyPeriodRecords(ctx context.Context, start time.Time, d Peri
 	return records, nil
 }
 
-// checkTag reports a record whose tag is missing or does not verify, when tags are checked.
-func (s *Store) checkTag(ctx context.Context, item map[string]types.AttributeValue, stored, period, id string, report func(Finding)) error {
+// checkTag reports a record whose tag is missing or does not verify, when tags are checked, and
+// whether it verified (true when tags are not checked).
+func (s *Store) checkTag(ctx context.Context, item map[string]types.AttributeValue, stored, period, id string, report func(Finding)) (bool, error) {
 	if s.cfg.TagChecker == nil {
-		return nil
+		return true, nil
 	}
 	tag, ok1 := item[attrTag].(*types.AttributeValueMemberB)
 	wrapped, ok2 := item[attrTagKey].(*types.AttributeValueMemberB)
 	if !ok1 || !ok2 {
 		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "record has no tag"})
-		return nil
+		return false, nil
 	}
 	valid, err := s.cfg.TagChecker.Check(ctx, wrapped.Value, TagMessage(stored), tag.Value)
 	if err != nil {
-		return fmt.Errorf("audit: check the tag of record %s: %w", id, err)
+		return false, fmt.Errorf("audit: check the tag of record %s: %w", id, err)
 	}
 	if !valid {
 		report(Finding{Kind: FindingTag, Period: period, RecordID: id, Detail: "tag does not verify: the record or its hash was written without wcbridge's keys"})
 	}
-	return nil
+	return valid, nil
 }
 
 // idOfKey is the record ID in a leaf key "<received_at>#<record_id>".

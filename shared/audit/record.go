@@ -90,6 +90,12 @@ type Record struct {
 	Sealed  []byte // the sealed PHI part (nil when the record has none); OpenPayload opens it
 	Hash    string // "sha256:<hex>" of the record's canonical content (see doc.go)
 	Pending bool   // an accepted event still on the outbox (not yet marked published)
+	// The record's place in its writer's sequence (see doc.go): the Store that wrote it, its number
+	// there (1, 2, 3…), and earlier numbers of that writer whose writes did not certainly succeed.
+	// Empty on records written before writers numbered their records, and on rejection counts.
+	Writer  string
+	Seq     int64
+	Skipped []SeqRange
 }
 
 var (

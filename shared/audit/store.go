@@ -81,17 +81,19 @@ type Config struct {
 
 // Store is the audit trail in the project's DynamoDB table. It only ever creates audit items; the one
 // change it makes to an existing one is MarkPublished's removal of the outbox attributes. It is safe
-// for concurrent use.
+// for concurrent use. Each Store is one writer: it numbers the records it writes (see doc.go), so
+// make one per process (Lambda execution environment), not one per request.
 type Store struct {
 	cfg Config
+	seq *sequencer
 }
 
-// New returns a store over cfg.
+// New returns a store over cfg, a writer whose ID carries cfg.Now().
 func New(cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{cfg: cfg}
+	return &Store{cfg: cfg, seq: newSequencer(cfg.Now())}
 }
 
 // MaxPayload is the largest PHI part a record may hold: it and the record must fit in one DynamoDB
@@ -144,21 +146,27 @@ func (s *Store) build(ctx context.Context, r Record, payload []byte, extra func(
 		}
 		r.Sealed = sealed
 	}
+	if s.cfg.Tagger == nil {
+		return Record{}, nil, fmt.Errorf("%w: no Tagger: every record is tagged", ErrNotConfigured)
+	}
+	// From here the number is taken: a record not built, like one not stored, is declared skipped
+	// by the writer's next records (the caller settles a built record after its write).
+	r.Writer = s.seq.id
+	r.Seq, r.Skipped = s.seq.next()
 	item := marshal(r)
 	if extra != nil {
 		extra(r, item)
 	}
 	h, err := RecordHash(item)
 	if err != nil {
+		s.seq.settle(r.Seq, r.Skipped, false)
 		return Record{}, nil, fmt.Errorf("audit: hash record %s: %w", r.ID, err)
 	}
 	item[attrHash] = sAttr(h)
 	r.Hash = h
-	if s.cfg.Tagger == nil {
-		return Record{}, nil, fmt.Errorf("%w: no Tagger: every record is tagged", ErrNotConfigured)
-	}
 	wrapped, tag, err := s.cfg.Tagger.Tag(ctx, TagMessage(h))
 	if err != nil {
+		s.seq.settle(r.Seq, r.Skipped, false)
 		return Record{}, nil, fmt.Errorf("audit: tag record %s: %w", r.ID, err)
 	}
 	item[attrTag] = &types.AttributeValueMemberB{Value: tag}
@@ -178,6 +186,7 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 		return Record{}, err
 	}
 	err = s.create(ctx, item, r.Hash)
+	s.seq.settle(r.Seq, r.Skipped, err == nil)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return Record{}, fmt.Errorf("%w: %s", ErrExists, r.ID)
@@ -245,6 +254,7 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 		return "", false, err
 	}
 	err = s.create(ctx, item, r.Hash)
+	s.seq.settle(r.Seq, r.Skipped, err == nil) // a duplicate's number is declared skipped too
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		// Another delivery's record holds the event's ID: this is a redelivery.
@@ -342,9 +352,14 @@ func (s *Store) OpenPayload(ctx context.Context, r Record) ([]byte, error) {
 }
 
 // EventItem is the item RecordIfNew writes for an accepted event without a PHI part: for bulk loads
-// (BatchWriteItem) of events, as the replay's tests seed their tables. It writes nothing.
+// (BatchWriteItem) of events, as the replay's tests seed their tables. It writes nothing, but takes
+// the writer's next number: the caller must store every item it is given, or leave a hole the
+// verifier reports.
 func (s *Store) EventItem(key DedupeKey, r Record) (map[string]types.AttributeValue, error) {
-	_, item, err := s.eventItem(context.Background(), key, r, nil)
+	r, item, err := s.eventItem(context.Background(), key, r, nil)
+	if err == nil {
+		s.seq.settle(r.Seq, r.Skipped, true)
+	}
 	return item, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -404,16 +405,22 @@ func TestAWriteWhoseAnswerWasLost(t *testing.T) {
 		}
 	})
 
-	t.Run("Append: the very same record twice is one record", func(t *testing.T) {
+	// Only the SDK's retry of the very write is that write (above): the caller's second Append is
+	// another write, with the writer's next number, refused under the taken ID; the writer's next
+	// record declares that number skipped.
+	t.Run("Append: the same record appended again is refused, and its number declared skipped", func(t *testing.T) {
 		r := action(at.Add(2*time.Second), 3)
 		r.ID = audit.NewRecordID()
 		first, err := store.Append(ctx(t), r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := store.Append(ctx(t), r, nil)
-		if err != nil || again.Hash != first.Hash {
-			t.Fatalf("the identical record again: %+v, %v; want success with the same hash", again, err)
+		if _, err := store.Append(ctx(t), r, nil); !errors.Is(err, audit.ErrExists) {
+			t.Fatalf("the identical record again: %v; want ErrExists", err)
+		}
+		next, err := store.Append(ctx(t), action(at.Add(3*time.Second), 4), nil)
+		if want := []audit.SeqRange{{First: first.Seq + 1, Last: first.Seq + 1}}; err != nil || next.Seq != first.Seq+2 || !slices.Equal(next.Skipped, want) {
+			t.Fatalf("the next record: seq %d, skipped %v, %v; want seq %d declaring %v", next.Seq, next.Skipped, err, first.Seq+2, want)
 		}
 	})
 }

@@ -65,13 +65,14 @@ func contentHash(item map[string]types.AttributeValue) string {
 }
 
 // checkContent reports a record whose content no longer matches its stored hash, and returns the
-// stored hash (what its tag and its leaf attest).
-func checkContent(item map[string]types.AttributeValue, period, id string, report func(Finding)) string {
-	stored := str(item, attrHash)
+// stored hash (what its tag and its leaf attest) and whether the content still matches it.
+func checkContent(item map[string]types.AttributeValue, period, id string, report func(Finding)) (stored string, intact bool) {
+	stored = str(item, attrHash)
 	if contentHash(item) != stored {
 		report(Finding{Kind: FindingEdited, Period: period, RecordID: id, Detail: "content does not match the record's stored hash"})
+		return stored, false
 	}
-	return stored
+	return stored, true
 }
 
 // checkLeaf reports a record whose stored hash is not its leaf's: edited and re-hashed.

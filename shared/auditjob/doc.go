@@ -7,7 +7,9 @@
 //     the ECC_NIST_P256 signing key and anchored in the Object Lock bucket (audit.Store.BuildDue);
 //     a chain whose head has gone missing is never restarted: that is a finding;
 //  2. verifies the chain from its last checkpoint, and at least the last seven days, to the head,
-//     with the public key, the record tags, the table and the bucket (audit.Store.VerifyPeriods);
+//     with the public key, the record tags, the table and the bucket, and every writer's record
+//     numbers, so that a record deleted before its hour was digested is a finding too
+//     (audit.Store.VerifyPeriods);
 //  3. publishes the number of findings as the CloudWatch metric wcbridge/Audit AuditFindings, in
 //     embedded metric format on stdout; template.yaml's AuditFindingsAlarm fires on any, and on a
 //     run that published nothing;
