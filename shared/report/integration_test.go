@@ -426,9 +426,13 @@ func TestAuditSummaryAndIntegrity(t *testing.T) {
 	appendRec(action(ActionGetLeads, ops, audit.OutcomeOK, 11))
 	appendRec(action(ActionUpdateLead, crm, audit.OutcomeOK, 12))
 	appendRec(audit.Record{Kind: audit.KindPHIRead, Actor: ops, Action: ActionTriggerSamples, Outcome: audit.OutcomeOK, ReceivedAt: at(13)})
-	// The days around it.
-	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, -1))
-	appendRec(action(ActionGetLead, crm, audit.OutcomeOK, 24))
+	// The days around it, each written by a writer of its own (another execution environment): one
+	// writer's records follow its clock, and this one has written the report day's already.
+	for _, h := range []int{-1, 24} {
+		if _, err := e.auditStore().Append(ctx, action(ActionGetLead, crm, audit.OutcomeOK, h), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The digest function has run every hour since the 27th began: the chain starts there.
 	digests := e.digestStore()
