@@ -487,6 +487,14 @@ func (s *Store) anyDigest(ctx context.Context, period string) (*PeriodDigest, er
 	return s.readPeriodDigest(ctx, period)
 }
 
+// Digested reports whether the table holds period's digest: one consistent GetItem, for a caller
+// that waits for a digest before it verifies (the daily report), where VerifyPeriods would read the
+// period's records each time it looked.
+func (s *Store) Digested(ctx context.Context, period string) (bool, error) {
+	d, err := s.readPeriodDigest(ctx, period)
+	return d != nil, err
+}
+
 // readPeriodDigest reads a period's digest item (nil when there is none), leniently (see
 // readStoredDigest). Value is recomputed from the statement, with the period taken from the key,
 // never from an attribute.

@@ -149,6 +149,11 @@ func TestPeriodChainIntact(t *testing.T) {
 	if rep.Digested != 4 || rep.Records != 18 || rep.BeforeChain != 1 || rep.Pending != 2 {
 		t.Errorf("report %+v; want 4 periods digested, 18 records, 1 before the chain, 2 pending", rep)
 	}
+	for h, want := range map[int]bool{-1: false, 0: true, 3: true, 4: false} {
+		if got, err := e.verifier.Digested(ctx(t), period(h)); err != nil || got != want {
+			t.Errorf("Digested(%s) = %t, %v; want %t", period(h), got, err, want)
+		}
+	}
 }
 
 func TestAStoppedDigestJobIsAFinding(t *testing.T) {

@@ -276,21 +276,22 @@ func TestTheReportWaitsForTheDaysLastDigest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			looks := 0
-			fa := &fakeAudit{VerifyFn: func(_ context.Context, first, last string, _ func(audit.Finding)) (audit.RangeReport, error) {
-				digested := tc.digestedAt > 0 && looks >= tc.digestedAt
-				if first == last {
-					looks++
-					digested = tc.digestedAt > 0 && looks >= tc.digestedAt
-					if digested {
-						return audit.RangeReport{Periods: 1, Digested: 1}, nil
+			digested := func() bool { return tc.digestedAt > 0 && looks >= tc.digestedAt }
+			fa := &fakeAudit{
+				DigestedFn: func(_ context.Context, period string) (bool, error) {
+					if period != "2026-11-28T23" {
+						t.Errorf("waited for the digest of %s, want the day's last period", period)
 					}
-					return audit.RangeReport{Periods: 1, Pending: 1}, nil
-				}
-				if digested {
-					return audit.RangeReport{Periods: 24, Digested: 24}, nil
-				}
-				return audit.RangeReport{Periods: 24, Digested: 23, Pending: 1}, nil
-			}}
+					looks++
+					return digested(), nil
+				},
+				VerifyFn: func(_ context.Context, first, last string, _ func(audit.Finding)) (audit.RangeReport, error) {
+					if digested() {
+						return audit.RangeReport{Periods: 24, Digested: 24}, nil
+					}
+					return audit.RangeReport{Periods: 24, Digested: 23, Pending: 1}, nil
+				},
+			}
 			var item map[string]types.AttributeValue
 			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: time.Now, DigestWait: tc.wait}
 			if _, err := d.Run(context.Background(), "2026-11-28", Caller{}); err != nil {

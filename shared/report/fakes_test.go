@@ -15,7 +15,9 @@ import (
 type fakeAudit struct {
 	DayFn    func(ctx context.Context, day string, fn func(audit.Record) error) error
 	VerifyFn func(ctx context.Context, first, last string, onFinding func(audit.Finding)) (audit.RangeReport, error)
-	AppendFn func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
+	// DigestedFn answers Digested; every period is digested when nil.
+	DigestedFn func(ctx context.Context, period string) (bool, error)
+	AppendFn   func(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error)
 
 	mu       sync.Mutex
 	appended []audit.Record
@@ -39,6 +41,13 @@ func (f *fakeAudit) VerifyPeriods(ctx context.Context, first, last string, onFin
 	b, _ := audit.ParsePeriod(last)
 	n := int(b.Sub(a)/audit.PeriodLength) + 1
 	return audit.RangeReport{Periods: n, Digested: n, Head: last, HeadDigest: "sha256:ab"}, nil
+}
+
+func (f *fakeAudit) Digested(ctx context.Context, period string) (bool, error) {
+	if f.DigestedFn == nil {
+		return true, nil
+	}
+	return f.DigestedFn(ctx, period)
 }
 
 func (f *fakeAudit) Append(ctx context.Context, r audit.Record, payload []byte) (audit.Record, error) {
