@@ -100,10 +100,12 @@ func LastDuePeriod(now time.Time) time.Time {
 	return t
 }
 
+// DigestDeadline is when the digest of the period starting at p must exist: until then a period
+// without one is pending, after it a missing digest.
+func DigestDeadline(p time.Time) time.Time { return p.Add(PeriodLength + SettleTime + BuildGrace) }
+
 // overdue reports whether a period's digest must exist by now.
-func overdue(p, now time.Time) bool {
-	return !now.Before(p.Add(PeriodLength + SettleTime + BuildGrace))
-}
+func overdue(p, now time.Time) bool { return !now.Before(DigestDeadline(p)) }
 
 // PeriodDigest is the tamper evidence of one period: the Merkle root over its records' hashes in key
 // order, chained to the previous period's digest and signed with an asymmetric KMS key, so that

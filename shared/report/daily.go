@@ -328,17 +328,26 @@ func (d *Daily) integrity(ctx context.Context, day time.Time) (Integrity, error)
 }
 
 // awaitDigest waits, at most DigestWait and never past the run's deadline, while the period last is
-// due but has no digest yet (AuditDigestFunction runs as the schedule starts the report).
+// due but has no digest yet (AuditDigestFunction runs as the schedule starts the report). Once the
+// period's digest deadline has passed, a missing digest is the verification's to report: a report
+// of an older day does not wait.
 func (d *Daily) awaitDigest(ctx context.Context, last string) {
 	wait := cmp.Or(d.DigestWait, DefaultDigestWait)
-	end, _ := audit.ParsePeriod(last)
-	if wait < 0 || d.now().Before(end.Add(audit.PeriodLength+audit.SettleTime)) {
+	start, _ := audit.ParsePeriod(last)
+	now := d.now()
+	if wait < 0 || now.Before(start.Add(audit.PeriodLength+audit.SettleTime)) {
 		return
 	}
-	until := d.now().Add(wait)
+	until := now.Add(wait)
+	if deadline := audit.DigestDeadline(start); deadline.Before(until) {
+		until = deadline
+	}
 	for {
+		if !d.now().Before(until) {
+			return
+		}
 		digested, err := d.Audit.Digested(ctx, last)
-		if err != nil || digested || !d.now().Before(until) {
+		if err != nil || digested {
 			return
 		}
 		t := time.NewTimer(digestPoll)

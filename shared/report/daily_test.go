@@ -263,16 +263,23 @@ func TestIntegrity(t *testing.T) {
 func TestTheReportWaitsForTheDaysLastDigest(t *testing.T) {
 	defer func(p time.Duration) { digestPoll = p }(digestPoll)
 	digestPoll = time.Millisecond
+	lastHour := time.Date(2026, 11, 28, 23, 0, 0, 0, time.UTC)
+	scheduled := time.Date(2026, 11, 29, 0, 15, 0, 0, time.UTC) // the schedule's run for 2026-11-28
 	for _, tc := range []struct {
 		name       string
-		digestedAt int // the look at the last period that finds it digested; 0: never
+		runAt      time.Time // the clock when the run starts; it then moves with real time
+		digestedAt int       // the look at the last period that finds it digested; 0: never
 		wait       time.Duration
 		looks      int
 		want       string
 	}{
-		{"digested while it waits", 3, time.Minute, 3, ""},
-		{"not digested within the wait: pending, not failed", 0, 50 * time.Millisecond, -1, IntegrityPending},
-		{"no wait: pending at once", 0, -1, 0, IntegrityPending},
+		{"digested while it waits", scheduled, 3, time.Minute, 3, ""},
+		{"not digested within the wait: pending, not failed", scheduled, 0, 50 * time.Millisecond, -1, IntegrityPending},
+		{"no wait: pending at once", scheduled, 0, -1, 0, IntegrityPending},
+		{"before the hour is due: no look", time.Date(2026, 11, 29, 0, 5, 0, 0, time.UTC), 0, time.Minute, 0, IntegrityPending},
+		// A missing digest past its deadline is the verification's finding; waiting cannot change it.
+		{"an older day: no look", time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC), 0, time.Minute, 0, IntegrityPending},
+		{"the wait ends at the digest's deadline", audit.DigestDeadline(lastHour).Add(-30 * time.Millisecond), 0, time.Minute, -1, IntegrityPending},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			looks := 0
@@ -293,9 +300,14 @@ func TestTheReportWaitsForTheDaysLastDigest(t *testing.T) {
 				},
 			}
 			var item map[string]types.AttributeValue
-			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: time.Now, DigestWait: tc.wait}
+			started := time.Now()
+			now := func() time.Time { return tc.runAt.Add(time.Since(started)) }
+			d := &Daily{Audit: fa, Reports: memoryStore(&item, nil), Now: now, DigestWait: tc.wait}
 			if _, err := d.Run(context.Background(), "2026-11-28", Caller{}); err != nil {
 				t.Fatal(err)
+			}
+			if waited := time.Since(started); waited > 5*time.Second {
+				t.Errorf("the run took %v: it waited past its bound", waited)
 			}
 			if tc.looks >= 0 && looks != tc.looks {
 				t.Errorf("looked for the last digest %d times, want %d", looks, tc.looks)
