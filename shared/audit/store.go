@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,6 +75,12 @@ type Config struct {
 	PublicKey   *ecdsa.PublicKey // verifiers: the signing key's public key (offline verification)
 	Anchor      Anchor           // the write-once copy of each period digest outside the table (S3 Object Lock)
 	Now         func() time.Time // defaults to time.Now
+	// Log, for writers, gets one StoredLogMessage line per record stored (writer, seq and period;
+	// nothing else). Lambda delivers it to the function's log group, outside the table: see WriteLog.
+	Log *slog.Logger
+	// WriteLog, for verifiers, reads those lines back: every record a writer logged as stored must be
+	// in the table. Nil: the check is not made (and the range report says so).
+	WriteLog WriteLog
 	// LegacyKeysBefore: a webhook event whose last_updated is before it is also looked for under the
 	// key it had before the body hash joined the de-duplication key (see RecordIfNew). Zero: never.
 	LegacyKeysBefore time.Time
@@ -186,7 +193,7 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 		return Record{}, err
 	}
 	err = s.create(ctx, item, r.Hash)
-	s.seq.settle(r.Seq, r.Skipped, err == nil)
+	s.settle(ctx, r, err == nil)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return Record{}, fmt.Errorf("%w: %s", ErrExists, r.ID)
@@ -195,6 +202,16 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 		return Record{}, fmt.Errorf("audit: write record %s: %w", r.ID, err)
 	}
 	return r, nil
+}
+
+// settle ends a write of r: the writer's sequence learns its outcome, and a record stored is logged
+// (StoredLogMessage), after the write, so that every line names a record the table held.
+func (s *Store) settle(ctx context.Context, r Record, stored bool) {
+	s.seq.settle(r.Seq, r.Skipped, stored)
+	if stored && s.cfg.Log != nil {
+		s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, StoredLogMessage, slog.String(LogWriter, r.Writer),
+			slog.Int64(LogSeq, r.Seq), slog.String(LogPeriod, PeriodOf(r.ReceivedAt)))
+	}
 }
 
 // create writes a new record: one PutItem of item, conditional on its key holding no item or the very
@@ -254,7 +271,7 @@ func (s *Store) RecordIfNew(ctx context.Context, key DedupeKey, r Record, payloa
 		return "", false, err
 	}
 	err = s.create(ctx, item, r.Hash)
-	s.seq.settle(r.Seq, r.Skipped, err == nil) // a duplicate's number is declared skipped too
+	s.settle(ctx, r, err == nil) // a duplicate's number is declared skipped too
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		// Another delivery's record holds the event's ID: this is a redelivery.

@@ -34,6 +34,8 @@ const (
 	EnvSigningKey           = "SIGNING_KEY_ID"
 	EnvAuditBucket          = "AUDIT_BUCKET_NAME"
 	EnvS3Endpoint           = "S3_ENDPOINT"
+	EnvWriterLogGroups      = "AUDIT_WRITER_LOG_GROUPS" // the log groups of every function that writes audit records
+	EnvLogsEndpoint         = "LOGS_ENDPOINT"
 	EnvEventBus             = "EVENT_BUS_NAME"
 	EnvWhatConvertsURL      = "WHATCONVERTS_BASE_URL"
 	EnvReportProfiles       = "REPORT_PROFILE_IDS"
@@ -81,6 +83,9 @@ type Config struct {
 	TagKeyID          string // the symmetric key that wraps record tag keys
 	SigningKeyID      string // the ECC_NIST_P256 key that signs period digests
 	AuditBucket       string // the S3 Object Lock bucket that anchors period digests
+	// WriterLogGroups are the CloudWatch Logs groups of the functions that write audit records: their
+	// "audit record stored" lines are the trail's second record, outside the table (shared/writelog).
+	WriterLogGroups []string
 	EventBus          string
 	WhatConvertsURL   string
 	ReportProfiles    []int64
@@ -119,6 +124,7 @@ type Config struct {
 	SSMEndpoint         string
 	LambdaEndpoint      string // only the replay builds a Lambda client (shared/replay)
 	S3Endpoint          string
+	LogsEndpoint        string
 
 	lookup func(string) (string, bool)
 }
@@ -142,6 +148,8 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 		SigningKeyID:        get(EnvSigningKey),
 		AuditBucket:         get(EnvAuditBucket),
 		S3Endpoint:          get(EnvS3Endpoint),
+		LogsEndpoint:        get(EnvLogsEndpoint),
+		WriterLogGroups:     splitList(get(EnvWriterLogGroups)),
 		EventBus:            get(EnvEventBus),
 		WhatConvertsURL:     get(EnvWhatConvertsURL),
 		DynamoDBEndpoint:    get(EnvDynamoDBEndpoint),
@@ -179,11 +187,7 @@ func load(lookup func(string) (string, bool)) (Config, error) {
 			}
 		}
 	}
-	for _, f := range strings.Split(get(EnvWorkflowRules), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			c.WorkflowRules = append(c.WorkflowRules, f)
-		}
-	}
+	c.WorkflowRules = splitList(get(EnvWorkflowRules))
 	if s := get(EnvReportProfiles); s != "" {
 		for _, f := range strings.Split(s, ",") {
 			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
@@ -299,7 +303,7 @@ func (c Config) Local() bool { return c.local() }
 func (c Config) local() bool {
 	return c.DynamoDBEndpoint != "" || c.KMSEndpoint != "" || c.EventBridgeEndpoint != "" || c.SecretsEndpoint != "" ||
 		c.LambdaEndpoint != "" ||
-		c.S3Endpoint != ""
+		c.S3Endpoint != "" || c.LogsEndpoint != ""
 }
 
 // Deployed reports whether the function runs in Lambda against AWS itself: Lambda names the
@@ -398,4 +402,15 @@ func ParseTokens(raw []byte) ([]string, error) {
 		}
 	}
 	return tokens, nil
+}
+
+// splitList is a comma-separated list's non-empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
