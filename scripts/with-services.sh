@@ -4,6 +4,8 @@
 #   local-kms (KMS API)      -> KMS_ENDPOINT
 #   moto_server (S3 API)     -> S3_ENDPOINT: the audit digest anchor, with Object Lock (python3's moto,
 #                               MOTO_VERSION below; skipped with a notice when it is missing)
+#   the same moto_server     -> LOGS_ENDPOINT: CloudWatch Logs, where Lambda delivers the writers'
+#                               "audit record stored" lines
 # Also exports WCBRIDGE_RIE (the Lambda runtime interface emulator) for the end-to-end tests.
 # Usage: scripts/with-services.sh go test ./...
 set -euo pipefail
@@ -54,7 +56,7 @@ if have=$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null) && [[ "
   python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >"$state/moto.log" 2>&1 &
   pids+=($!)
   wait_port moto_server "$S3_PORT" "${pids[-1]}" "$state/moto.log"
-  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" LOGS_ENDPOINT="http://127.0.0.1:$S3_PORT"
 else
   echo "services: moto $MOTO_VERSION not in python3 (found: ${have:-none}); S3 tests will skip (pip install moto[server]==$MOTO_VERSION)" >&2
 fi
