@@ -62,6 +62,25 @@ def report_may(t, action, key):
         {"Effect": "Allow", "Action": action, "Resource": {"Fn::GetAtt": [key, "Arn"]}})
 
 
+def writer_log_groups(t):
+    """The parts of AUDIT_WRITER_LOG_GROUPS, joined on ','."""
+    return props(t, "AuditDigestFunction")["Environment"]["Variables"]["AUDIT_WRITER_LOG_GROUPS"]["Fn::Join"][1]
+
+
+def digest_statement(t, sid):
+    return next(s for p in props(t, "AuditDigestRole")["Policies"] for s in p["PolicyDocument"]["Statement"]
+                if s.get("Sid") == sid)
+
+
+def drop_digest_statement(t, sid):
+    for p in props(t, "AuditDigestRole")["Policies"]:
+        p["PolicyDocument"]["Statement"] = [s for s in p["PolicyDocument"]["Statement"] if s.get("Sid") != sid]
+
+
+def outbox_may(t, stmt):
+    props(t, "PublishOutboxFunction")["Policies"][0]["Statement"].append(stmt)
+
+
 # (finding, mutation, a phrase the report must contain)
 FINDINGS = [
     ("1 MethodSettings path not escaped",
@@ -133,6 +152,64 @@ FINDINGS = [
      lambda t: report_may(t, "kms:*", "AuditSigningKey"), "may kms:Sign with AuditSigningKey"),
     ("a secret replaced with the stack",
      lambda t: res(t, "WhatConvertsSecret").pop("UpdateReplacePolicy"), "Retain"),
+    # The audit writers' stored lines (docs/audit.md): read back by the digest function alone.
+    ("a writer's log group left out of AUDIT_WRITER_LOG_GROUPS",
+     lambda t: writer_log_groups(t).remove({"Ref": "GetReportLogs"}),
+     "GetReportFunction's log group GetReportLogs is not in AuditDigestFunction's AUDIT_WRITER_LOG_GROUPS"),
+    ("AUDIT_WRITER_LOG_GROUPS gone",
+     lambda t: props(t, "AuditDigestFunction")["Environment"]["Variables"].pop("AUDIT_WRITER_LOG_GROUPS"),
+     "0 functions set AUDIT_WRITER_LOG_GROUPS"),
+    ("AUDIT_WRITER_LOG_GROUPS holds a group's ARN, not its name",
+     lambda t: writer_log_groups(t).__setitem__(0, {"Fn::GetAtt": ["IngestWebhookLogs", "Arn"]}),
+     "not the name (Ref) of a log group"),
+    ("AUDIT_WRITER_LOG_GROUPS names a group no writer logs to",
+     lambda t: writer_log_groups(t).append({"Ref": "PublishOutboxLogs"}), "the log group of no audit writer"),
+    ("the output lists other groups than the digest function reads",
+     lambda t: t["Outputs"]["AuditWriterLogGroups"]["Value"]["Fn::Join"][1].pop(), "AuditWriterLogGroups output"),
+    ("a writer logging to no log group of the stack",
+     lambda t: props(t, "ReplayFunction").pop("LoggingConfig"), "ReplayFunction logs to no log group"),
+    ("a new writer (it tags records) whose group is not read",
+     lambda t: outbox_may(t, {"Effect": "Allow", "Action": "kms:GenerateDataKey",
+                              "Resource": {"Fn::GetAtt": ["AuditTagKey", "Arn"]}}),
+     "PublishOutboxFunction's log group PublishOutboxLogs is not in"),
+    ("a new writer (it puts audit records) whose group is not read",
+     lambda t: outbox_may(t, {"Effect": "Allow", "Action": "dynamodb:PutItem",
+                              "Resource": {"Fn::GetAtt": ["AuditTable", "Arn"]},
+                              "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["audit#*"]}}}),
+     "PublishOutboxFunction's log group PublishOutboxLogs is not in"),
+    ("the digest role may not read the writers' lines",
+     lambda t: drop_digest_statement(t, "ReadTheWritersStoredLines"), "may not logs:FilterLogEvents on CreateLeadLogs"),
+    ("the digest role may not read one writer's lines",
+     lambda t: digest_statement(t, "ReadTheWritersStoredLines")["Resource"].pop(), "may not logs:FilterLogEvents on GetReportLogs"),
+    ("the digest role may read every log group",
+     lambda t: digest_statement(t, "ReadTheWritersStoredLines").update(Resource="*"), "beyond the writers' log groups"),
+    ("the digest role may read a group beyond the writers'",
+     lambda t: digest_statement(t, "ReadTheWritersStoredLines")["Resource"].append(
+         {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}), "on ApiAccessLogs, beyond the writers' log groups"),
+    ("the digest role may read log groups by a wildcard ARN",
+     lambda t: digest_statement(t, "ReadTheWritersStoredLines").update(Action="logs:*", Resource={
+         "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}),
+     "beyond the writers' log groups"),
+    ("another role may read a writer's lines",
+     lambda t: report_may(t, "logs:FilterLogEvents", "GetReportLogs"),
+     "role DailyReportFunctionRole may logs:FilterLogEvents on GetReportLogs"),
+    ("API Gateway's log role (it reads every group) assumable by more than API Gateway",
+     lambda t: props(t, "ApiGatewayLogsRole")["AssumeRolePolicyDocument"]["Statement"][0]["Principal"].update(
+         AWS={"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}),
+     "role ApiGatewayLogsRole may logs:FilterLogEvents"),
+    ("a role may delete a writer's log streams",
+     lambda t: report_may(t, "logs:DeleteLogStream", "DailyReportLogs"), "may logs:DeleteLogStream"),
+    ("the digest role may shorten the writers' retention",
+     lambda t: digest_statement(t, "ReadTheWritersStoredLines").update(
+         Action=["logs:FilterLogEvents", "logs:PutRetentionPolicy"]),
+     "role AuditDigestRole may logs:PutRetentionPolicy"),
+    ("a managed policy whose logs rights nobody looked up",
+     lambda t: props(t, "DailyReportFunction")["Policies"].append("arn:aws:iam::aws:policy/CloudWatchLogsFullAccess"),
+     "CloudWatchLogsFullAccess, whose CloudWatch Logs actions are not listed"),
+    ("log retention shorter than the verification reads back",
+     lambda t: t["Parameters"]["LogRetentionDays"]["AllowedValues"].insert(0, 3), "fewer than the 7 days"),
+    ("a writer's log group with a fixed retention of 1 day",
+     lambda t: props(t, "GetLeadLogs").update(RetentionInDays=1), "GetLeadLogs may keep its events for only 1 days"),
 ]
 
 

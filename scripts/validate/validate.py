@@ -63,6 +63,36 @@ TLS12_POLICIES = re.compile(r"^(TLS_1_2|SecurityPolicy_TLS1[23]_.+)$")
 # Function environment variables that must never reach a deployed function.
 LOCAL_ONLY_ENV = re.compile(r"^(WCBRIDGE_WEBHOOK_TOKENS|WHATCONVERTS_CREDENTIALS|.*_ENDPOINT)$")
 
+# The audit writers' "audit record stored" lines, the trail's second record (docs/audit.md): the one
+# function whose environment names their log groups (shared/config.EnvWriterLogGroups) reads them
+# back this many days, so the groups must keep them at least that long.
+WRITER_LOG_GROUPS_ENV = "AUDIT_WRITER_LOG_GROUPS"
+WRITER_LINES_READ_BACK_DAYS = 7
+
+# A partition key of an audit record (shared/table.AuditKey): a role that may put an item under it
+# writes audit records.
+AUDIT_RECORD_KEY = "audit#01JPROBE"
+
+# What would erase a writer's stored lines, or cut them short, before the verifier reads them.
+LOG_ERASERS = ("logs:DeleteLogGroup", "logs:DeleteLogStream", "logs:PutRetentionPolicy")
+
+# What the AWS managed policies attached in the template allow on CloudWatch Logs, every one on
+# Resource "*" (the AWS Managed Policy Reference). A policy missing here is a finding: look it up
+# and add it.
+MANAGED_POLICY_LOGS_ACTIONS = {
+    "AWSLambdaBasicExecutionRole": {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    "AWSXrayWriteOnlyAccess": set(),
+    "AWSXRayDaemonWriteAccess": set(),
+    "AmazonAPIGatewayPushToCloudWatchLogs": {
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
+        "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"},
+}
+
+# Roles only these services assume, which their guides give a managed policy reading every log
+# group: API Gateway's account-wide CloudWatch role (AmazonAPIGatewayPushToCloudWatchLogs). No
+# identity of the account acts as them.
+LOG_READING_SERVICE_ROLES = {"apigateway.amazonaws.com"}
+
 
 # --------------------------------------------------------------------------------------------------
 # Loading and transforming
@@ -175,6 +205,38 @@ def condition_keys(stmt):
 def role_statements(role):
     """The inline policy statements of an AWS::IAM::Role."""
     return [s for p in role["Properties"].get("Policies", []) for s in statements(p.get("PolicyDocument"))]
+
+
+def getatt_arn(v):
+    """The logical ID whose Arn v is (Fn::GetAtt X.Arn), else None."""
+    if isinstance(v, dict) and list(v) == ["Fn::GetAtt"]:
+        x = v["Fn::GetAtt"]
+        lid, attr = x.split(".", 1) if isinstance(x, str) else x
+        return lid if attr == "Arn" else None
+    return None
+
+
+def env_of(fn):
+    return ((fn["Properties"].get("Environment") or {}).get("Variables")) or {}
+
+
+def role_of(cfn, fn):
+    """The logical ID of a function's role, if it is a role of this template."""
+    ids = refs(fn["Properties"].get("Role")) & set(of_type(cfn, "AWS::IAM::Role"))
+    return ids.pop() if ids else None
+
+
+def managed_logs_actions(role):
+    """The CloudWatch Logs actions a role's managed policies allow (on every resource), and the
+    managed policies whose actions MANAGED_POLICY_LOGS_ACTIONS does not list."""
+    granted, unknown = set(), []
+    for arn in role["Properties"].get("ManagedPolicyArns", []):
+        name = (sub_text(arn) or "?").rsplit("/", 1)[-1]
+        if name in MANAGED_POLICY_LOGS_ACTIONS:
+            granted |= MANAGED_POLICY_LOGS_ACTIONS[name]
+        else:
+            unknown.append(name)
+    return granted, unknown
 
 
 def service_principals(stmt):
@@ -481,6 +543,160 @@ def check_whatconverts_in_flight(cfn):
     return problems
 
 
+def writes_audit_records(stmts, tag_keys, tables):
+    """Whether a role may write audit records: generate record tag keys (the key TAG_KEY_ID names),
+    or put an item under an audit record's key. Either alone suffices: a record needs its tag, and a
+    record put without one is still one the trail must account for."""
+    for s in stmts:
+        if s.get("Effect") != "Allow":
+            continue
+        res = as_list(s.get("Resource", []))
+        on = {getatt_arn(r) for r in res} | ({"*"} if "*" in res else set())
+        if allows(s, "kms:GenerateDataKey") and (on & tag_keys or "*" in on):
+            return True
+        if (allows(s, "dynamodb:PutItem") or allows(s, "dynamodb:BatchWriteItem")) and (on & tables or "*" in on):
+            pats = [p for op in (s.get("Condition") or {}).values() for k, v in op.items()
+                    if k == "dynamodb:LeadingKeys" for p in as_list(v)]
+            if not pats or any(fnmatch.fnmatchcase(AUDIT_RECORD_KEY, p) for p in pats):
+                return True
+    return False
+
+
+def assumed_only_by(role, services):
+    """Whether only the given service principals may assume a role."""
+    trust = [s for s in statements(role["Properties"].get("AssumeRolePolicyDocument")) if s.get("Effect") == "Allow"]
+    return bool(trust) and all(isinstance(s.get("Principal"), dict) and list(s["Principal"]) == ["Service"]
+                               and set(service_principals(s)) <= services for s in trust)
+
+
+def joined_log_groups(v, groups):
+    """The log groups a comma-joined list of their names names (Fn::Join on "," of Refs, or one Ref),
+    and the parts of v that are not such a name."""
+    if isinstance(v, dict) and list(v) == ["Ref"]:
+        parts = [v]
+    elif isinstance(v, dict) and list(v) == ["Fn::Join"] and v["Fn::Join"][0] == "," and isinstance(v["Fn::Join"][1], list):
+        parts = v["Fn::Join"][1]
+    else:
+        return [], [v]
+    named = [x["Ref"] for x in parts if isinstance(x, dict) and list(x) == ["Ref"] and x.get("Ref") in groups]
+    return named, [x for x in parts if not (isinstance(x, dict) and list(x) == ["Ref"] and x.get("Ref") in groups)]
+
+
+def log_reads(role, groups):
+    """What a role may logs:FilterLogEvents on: the log groups of this template named by their Arn,
+    and everything else it names (a wildcard, another ARN, a managed policy's "*")."""
+    readable, wider = set(), []
+    for s in role_statements(role):
+        if s.get("Effect") != "Allow" or not allows(s, "logs:FilterLogEvents"):
+            continue
+        if "NotResource" in s:
+            wider.append({"NotResource": s["NotResource"]})
+        for r in as_list(s.get("Resource", [])):
+            if getatt_arn(r) in groups:
+                readable.add(getatt_arn(r))
+            else:
+                wider.append(r)
+    if "logs:FilterLogEvents" in managed_logs_actions(role)[0]:
+        wider.append("* (a managed policy)")
+    return readable, wider
+
+
+def min_retention(cfn, group):
+    """The fewest days a log group may keep its events (None: forever); a string when unbounded."""
+    v = group["Properties"].get("RetentionInDays")
+    if v is None or isinstance(v, int):
+        return v
+    ids = refs(v) & set(cfn.get("Parameters", {}))
+    if not ids:
+        return "%r, which is no parameter of this template" % (v,)
+    p = cfn["Parameters"][ids.pop()]
+    bounds = [int(x) for x in p.get("AllowedValues", [])] or ([int(p["MinValue"])] if "MinValue" in p else [])
+    return min(bounds) if bounds else "a parameter with no AllowedValues or MinValue"
+
+
+def check_writer_lines_are_read(cfn):
+    """The audit trail's second record: every audit writer logs to a log group of the stack, the
+    one reader function names exactly those groups (as does the AuditWriterLogGroups output), its
+    role may FilterLogEvents on them and on nothing else, no other role reads them, no role may
+    delete them or shorten their retention, and they keep their lines as long as the reader reads back."""
+    problems = []
+    fns = of_type(cfn, "AWS::Lambda::Function")
+    roles = of_type(cfn, "AWS::IAM::Role")
+    groups = of_type(cfn, "AWS::Logs::LogGroup")
+    tag_keys = {k for f in fns.values() for k in refs(env_of(f).get("TAG_KEY_ID"))}
+    tables = {t for f in fns.values() for t in refs(env_of(f).get("AUDIT_TABLE_NAME"))}
+    writers = {}
+    for lid, f in fns.items():
+        rid = role_of(cfn, f)
+        if rid and writes_audit_records(role_statements(roles[rid]), tag_keys, tables):
+            writers[lid] = refs((f["Properties"].get("LoggingConfig") or {}).get("LogGroup")) & set(groups)
+    writer_groups = set().union(*writers.values()) if writers else set()
+
+    readers = sorted(lid for lid, f in fns.items() if WRITER_LOG_GROUPS_ENV in env_of(f))
+    if len(readers) != 1:
+        return ["%d functions set %s %s; want exactly one, the digest function, which reads the audit writers' "
+                "stored lines back" % (len(readers), WRITER_LOG_GROUPS_ENV, readers)]
+    reader = readers[0]
+    value = env_of(fns[reader])[WRITER_LOG_GROUPS_ENV]
+    named, bad = joined_log_groups(value, groups)
+    for x in bad:
+        problems.append("%s's %s holds %s, which is not the name (Ref) of a log group of this template, joined on ','"
+                        % (reader, WRITER_LOG_GROUPS_ENV, json.dumps(x)))
+    for w, g in sorted(writers.items()):
+        if not g:
+            problems.append("audit writer %s logs to no log group of this template (LoggingConfig LogGroup): "
+                            "nothing reads its stored lines back" % w)
+        for x in sorted(g - set(named)):
+            problems.append("audit writer %s's log group %s is not in %s's %s: a deletion of its last records "
+                            "goes unseen" % (w, x, reader, WRITER_LOG_GROUPS_ENV))
+    for x in sorted(set(named) - writer_groups):
+        problems.append("%s's %s names %s, the log group of no audit writer" % (reader, WRITER_LOG_GROUPS_ENV, x))
+    out = (cfn.get("Outputs") or {}).get("AuditWriterLogGroups") or {}
+    if out.get("Value") != value:
+        problems.append("the AuditWriterLogGroups output is not %s's %s: verify-audit would read other groups "
+                        "than the digest function" % (reader, WRITER_LOG_GROUPS_ENV))
+
+    reader_role = role_of(cfn, fns[reader])
+    for rid, role in sorted(roles.items()):
+        readable, wider = log_reads(role, groups)
+        if rid == reader_role:
+            everything = any("*" in (sub_text(w) or "") for w in wider)  # reported below as too wide
+            missing = sorted(set(named) - readable)
+            if missing and not everything:
+                problems.append("role %s may not logs:FilterLogEvents on %s: the verification cannot read those "
+                                "writers' stored lines" % (rid, ", ".join(missing)))
+            extra = sorted(readable - set(named)) + [json.dumps(w) for w in wider]
+            if extra:
+                problems.append("role %s may logs:FilterLogEvents on %s, beyond the writers' log groups"
+                                % (rid, ", ".join(extra)))
+            continue
+        if assumed_only_by(role, LOG_READING_SERVICE_ROLES):
+            continue
+        if readable & writer_groups or wider:
+            problems.append("role %s may logs:FilterLogEvents on %s: only %s's role reads the writers' stored lines"
+                            % (rid, ", ".join(sorted(readable & writer_groups) + [json.dumps(w) for w in wider]), reader))
+
+    for rid, role in sorted(roles.items()):
+        managed, unknown = managed_logs_actions(role)
+        for name in unknown:
+            problems.append("role %s has the managed policy %s, whose CloudWatch Logs actions are not listed in "
+                            "MANAGED_POLICY_LOGS_ACTIONS: look them up and add them" % (rid, name))
+        for a in LOG_ERASERS:
+            if a in managed or any(s.get("Effect") == "Allow" and allows(s, a) for s in role_statements(role)):
+                problems.append("role %s may %s: the audit writers' stored lines could be erased before they are read"
+                                % (rid, a))
+
+    for g in sorted(writer_groups):
+        days = min_retention(cfn, groups[g])
+        if isinstance(days, str):
+            problems.append("log group %s: its RetentionInDays is %s: it may be fewer than the %d days the "
+                            "verification reads the writers' stored lines back" % (g, days, WRITER_LINES_READ_BACK_DAYS))
+        elif days is not None and days < WRITER_LINES_READ_BACK_DAYS:
+            problems.append("log group %s may keep its events for only %d days, fewer than the %d days the verification "
+                            "reads the writers' stored lines back" % (g, days, WRITER_LINES_READ_BACK_DAYS))
+    return problems
+
+
 CHECKS = [
     check_stateful_resources_are_retained,
     check_every_alarm_notifies,
@@ -498,6 +714,7 @@ CHECKS = [
     check_digest_duties,
     check_deployed_environment,
     check_whatconverts_in_flight,
+    check_writer_lines_are_read,
 ]
 
 
