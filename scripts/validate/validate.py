@@ -73,6 +73,10 @@ WRITER_LINES_READ_BACK_DAYS = 7
 # writes audit records.
 AUDIT_RECORD_KEY = "audit#01JPROBE"
 
+# Application log levels at which Lambda still delivers a writer's stored lines (logged at INFO):
+# with a JSON LogFormat it drops lines below the function's ApplicationLogLevel.
+LEVELS_KEEPING_STORED_LINES = {"TRACE", "DEBUG", "INFO"}
+
 # What would erase a writer's stored lines, or cut them short, before the verifier reads them.
 LOG_ERASERS = ("logs:DeleteLogGroup", "logs:DeleteLogStream", "logs:PutRetentionPolicy")
 
@@ -615,8 +619,8 @@ def min_retention(cfn, group):
 
 
 def check_writer_lines_are_read(cfn):
-    """The audit trail's second record: every audit writer logs to a log group of the stack, the
-    one reader function names exactly those groups (as does the AuditWriterLogGroups output), its
+    """The audit trail's second record: every audit writer logs its stored lines (not filtered out
+    by its log level) to a log group of the stack, the one reader function names exactly those groups (as does the AuditWriterLogGroups output), its
     role may FilterLogEvents on them and on nothing else, no other role reads them, no role may
     delete them or shorten their retention, and they keep their lines as long as the reader reads back."""
     problems = []
@@ -643,6 +647,9 @@ def check_writer_lines_are_read(cfn):
         problems.append("%s's %s holds %s, which is not the name (Ref) of a log group of this template, joined on ','"
                         % (reader, WRITER_LOG_GROUPS_ENV, json.dumps(x)))
     for w, g in sorted(writers.items()):
+        level = (fns[w]["Properties"].get("LoggingConfig") or {}).get("ApplicationLogLevel", "INFO")
+        if level not in LEVELS_KEEPING_STORED_LINES:
+            problems.append("audit writer %s has ApplicationLogLevel %s: Lambda drops its stored lines (INFO)" % (w, level))
         if not g:
             problems.append("audit writer %s logs to no log group of this template (LoggingConfig LogGroup): "
                             "nothing reads its stored lines back" % w)
