@@ -619,10 +619,11 @@ def min_retention(cfn, group):
 
 
 def check_writer_lines_are_read(cfn):
-    """The audit trail's second record: every audit writer logs its stored lines (not filtered out
-    by its log level) to a log group of the stack, the one reader function names exactly those groups (as does the AuditWriterLogGroups output), its
-    role may FilterLogEvents on them and on nothing else, no other role reads them, no role may
-    delete them or shorten their retention, and they keep their lines as long as the reader reads back."""
+    """The audit trail's second record: every audit writer logs its stored lines (at a level Lambda
+    keeps) to a log group of the stack; the one reader function names exactly those groups, as does
+    the AuditWriterLogGroups output; its role may FilterLogEvents on them and on nothing else; no
+    other role reads them; no role may delete them or shorten their retention; and they keep their
+    lines at least as long as the reader reads back."""
     problems = []
     fns = of_type(cfn, "AWS::Lambda::Function")
     roles = of_type(cfn, "AWS::IAM::Role")
