@@ -209,8 +209,10 @@ func (s *Store) Append(ctx context.Context, r Record, payload []byte) (Record, e
 func (s *Store) settle(ctx context.Context, r Record, stored bool) {
 	s.seq.settle(r.Seq, r.Skipped, stored)
 	if stored && s.cfg.Log != nil {
-		s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, StoredLogMessage, slog.String(LogWriter, r.Writer),
-			slog.Int64(LogSeq, r.Seq), slog.String(LogPeriod, PeriodOf(r.ReceivedAt)))
+		// Handled whatever the logger's level: the line is evidence, not a diagnostic.
+		line := slog.NewRecord(s.cfg.Now(), slog.LevelInfo, StoredLogMessage, 0)
+		line.AddAttrs(slog.String(LogWriter, r.Writer), slog.Int64(LogSeq, r.Seq), slog.String(LogPeriod, PeriodOf(r.ReceivedAt)))
+		_ = s.cfg.Log.Handler().Handle(ctx, line) // a line lost is a check not made, never a false finding
 	}
 }
 

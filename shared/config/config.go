@@ -76,16 +76,16 @@ const (
 
 // Config is every setting a function may need. Each function checks the ones it uses with Require.
 type Config struct {
-	Region            string
-	Table             string
-	DataKeyID         string
-	DigestKeyID       string // the HMAC key of the legacy daily digests
-	TagKeyID          string // the symmetric key that wraps record tag keys
-	SigningKeyID      string // the ECC_NIST_P256 key that signs period digests
-	AuditBucket       string // the S3 Object Lock bucket that anchors period digests
+	Region       string
+	Table        string
+	DataKeyID    string
+	DigestKeyID  string // the HMAC key of the legacy daily digests
+	TagKeyID     string // the symmetric key that wraps record tag keys
+	SigningKeyID string // the ECC_NIST_P256 key that signs period digests
+	AuditBucket  string // the S3 Object Lock bucket that anchors period digests
 	// WriterLogGroups are the CloudWatch Logs groups of the functions that write audit records: their
 	// "audit record stored" lines are the trail's second record, outside the table (shared/writelog).
-	WriterLogGroups []string
+	WriterLogGroups   []string
 	EventBus          string
 	WhatConvertsURL   string
 	ReportProfiles    []int64

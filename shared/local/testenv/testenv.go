@@ -27,12 +27,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/wcbridge/wcbridge/shared/local/logship"
 	"github.com/wcbridge/wcbridge/shared/table"
 )
 
@@ -100,6 +102,19 @@ func S3(t testing.TB) *s3.Client {
 		o.BaseEndpoint = aws.String(ep)
 		o.UsePathStyle = true
 	})
+}
+
+// LogGroup creates a fresh log group in the local CloudWatch-Logs-compatible server (LOGS_ENDPOINT)
+// and returns its name, a client for it, and a Writer that delivers each line to it as Lambda would.
+func LogGroup(t testing.TB) (name string, client *cloudwatchlogs.Client, w *logship.Writer) {
+	t.Helper()
+	client = logship.Client(endpoint(t, "LOGS_ENDPOINT"), "us-east-1")
+	name = "/aws/lambda/wcbridge-test-" + randomHex(6)
+	w, err := logship.New(context.Background(), client, name, "2026/12/03/[$LATEST]"+randomHex(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, client, w
 }
 
 // LockedBucket creates a fresh bucket as template.yaml's AuditDigestBucket is: versioning and Object

@@ -75,7 +75,7 @@ func action(ctx context.Context, cfg config.Config, log *slog.Logger, idempotent
 	d := actions.Deps{
 		WhatConverts:  whatconverts.New(cfg.WhatConvertsURL, whatconverts.WithBudget(spend)),
 		Credentials:   creds,
-		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc, Tagger: wiring.Tagger(cfg, ac)}),
+		Audit:         audit.New(audit.Config{DB: db, Table: cfg.Table, Sealer: enc, Tagger: wiring.Tagger(cfg, ac), Log: log}),
 		Logger:        log,
 		WorkflowRules: cfg.WorkflowRules,
 		Access:        authz,

@@ -19,6 +19,6 @@ func GetReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*repor
 		return nil, err
 	}
 	db := wiring.DynamoDB(cfg, ac)
-	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)}),
+	return &report.Get{Reports: report.NewStore(db, cfg.Table), Audit: audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac), Log: log}),
 		Access: authz, Origin: &origin, Log: log}, nil
 }

@@ -25,7 +25,7 @@ func Replay(ctx context.Context, cfg config.Config, log *slog.Logger) (*replay.H
 		return nil, err
 	}
 	db := wiring.DynamoDB(cfg, ac)
-	store := audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac)})
+	store := audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: wiring.Tagger(cfg, ac), Log: log})
 	lc := lambda.NewFromConfig(ac, func(o *lambda.Options) { o.BaseEndpoint = config.Endpoint(cfg.LambdaEndpoint) })
 	bus := eventbridge.NewFromConfig(ac, func(o *eventbridge.Options) { o.BaseEndpoint = config.Endpoint(cfg.EventBridgeEndpoint) })
 	return &replay.Handler{

@@ -53,6 +53,6 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	}
 	tags := wiring.Tagger(cfg, ac)
 	d.Audit = audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: tags, TagChecker: tags, PublicKey: pub,
-		Anchor: anchors.Bucket(cfg, ac)})
+		Anchor: anchors.Bucket(cfg, ac), Log: log})
 	return d, nil
 }

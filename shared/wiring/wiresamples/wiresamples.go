@@ -20,7 +20,7 @@ func TriggerSamples(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	}
 	enc := wiring.Encryptor(cfg, ac)
 	return &webhook.Samples{
-		Store:  audit.New(audit.Config{DB: wiring.DynamoDB(cfg, ac), Table: cfg.Table, Sealer: enc, Opener: enc, Tagger: wiring.Tagger(cfg, ac)}),
+		Store:  audit.New(audit.Config{DB: wiring.DynamoDB(cfg, ac), Table: cfg.Table, Sealer: enc, Opener: enc, Tagger: wiring.Tagger(cfg, ac), Log: log}),
 		Access: authz,
 		Origin: &origin,
 		Log:    log,

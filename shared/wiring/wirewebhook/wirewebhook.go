@@ -40,7 +40,7 @@ func IngestWebhook(ctx context.Context, cfg config.Config, log *slog.Logger) (*w
 	// Events recorded before the body hash joined the de-duplication key are looked for under their
 	// old key when their state predates this instance (webhook.LegacyKeyMargin).
 	store := audit.New(audit.Config{DB: wiring.DynamoDB(cfg, ac), Table: cfg.Table, Sealer: wiring.Encryptor(cfg, ac),
-		Tagger: wiring.Tagger(cfg, ac), LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin)})
+		Tagger: wiring.Tagger(cfg, ac), LegacyKeysBefore: time.Now().Add(webhook.LegacyKeyMargin), Log: log})
 	return &webhook.Ingest{
 		Tokens:   tokens,
 		Store:    store,
