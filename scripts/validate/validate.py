@@ -67,7 +67,7 @@ LOCAL_ONLY_ENV = re.compile(r"^(WCBRIDGE_WEBHOOK_TOKENS|WHATCONVERTS_CREDENTIALS
 # function whose environment names their log groups (shared/config.EnvWriterLogGroups) reads them
 # back this many days, so the groups must keep them at least that long.
 WRITER_LOG_GROUPS_ENV = "AUDIT_WRITER_LOG_GROUPS"
-WRITER_LINES_READ_BACK_DAYS = 7
+WRITER_LINES_READ_BACK_DAYS = 7  # shared/audit.VerifyWindow
 
 # A partition key of an audit record (shared/table.AuditKey): a role that may put an item under it
 # writes audit records.
