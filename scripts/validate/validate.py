@@ -618,12 +618,29 @@ def min_retention(cfn, group):
     return min(bounds) if bounds else "a parameter with no AllowedValues or MinValue"
 
 
+def verifiers(cfn):
+    """The functions that verify the audit trail: the one whose role signs the digests (a key policy
+    names it), and every one whose role may fetch a signing key's public key to check them."""
+    sign_keys = {lid for lid, k in of_type(cfn, "AWS::KMS::Key").items()
+                 if k["Properties"].get("KeyUsage") == "SIGN_VERIFY"}
+    signers = {r for rs in signers_named_by_key_policies(cfn).values() for r in rs}
+    roles = of_type(cfn, "AWS::IAM::Role")
+    out = set()
+    for lid, f in of_type(cfn, "AWS::Lambda::Function").items():
+        rid = role_of(cfn, f)
+        if rid in signers or (rid and any(s.get("Effect") == "Allow" and allows(s, "kms:GetPublicKey")
+                                          and refs(s.get("Resource")) & sign_keys for s in role_statements(roles[rid]))):
+            out.add(lid)
+    return out
+
+
 def check_writer_lines_are_read(cfn):
     """The audit trail's second record: every audit writer logs its stored lines (at a level Lambda
-    keeps) to a log group of the stack; the one reader function names exactly those groups, as does
-    the AuditWriterLogGroups output; its role may FilterLogEvents on them and on nothing else; no
-    other role reads them; no role may delete them or shorten their retention; and they keep their
-    lines at least as long as the reader reads back."""
+    keeps) to a log group of the stack; the functions that read them back (AUDIT_WRITER_LOG_GROUPS:
+    every function that verifies the trail) name exactly those groups, as does the
+    AuditWriterLogGroups output; their roles may FilterLogEvents on them and on nothing else; no other
+    role reads them; no role may delete them or shorten their retention; and they keep their lines
+    at least as long as the verification reads back."""
     problems = []
     fns = of_type(cfn, "AWS::Lambda::Function")
     roles = of_type(cfn, "AWS::IAM::Role")
@@ -636,17 +653,6 @@ def check_writer_lines_are_read(cfn):
         if rid and writes_audit_records(role_statements(roles[rid]), tag_keys, tables):
             writers[lid] = refs((f["Properties"].get("LoggingConfig") or {}).get("LogGroup")) & set(groups)
     writer_groups = set().union(*writers.values()) if writers else set()
-
-    readers = sorted(lid for lid, f in fns.items() if WRITER_LOG_GROUPS_ENV in env_of(f))
-    if len(readers) != 1:
-        return ["%d functions set %s %s; want exactly one, the digest function, which reads the audit writers' "
-                "stored lines back" % (len(readers), WRITER_LOG_GROUPS_ENV, readers)]
-    reader = readers[0]
-    value = env_of(fns[reader])[WRITER_LOG_GROUPS_ENV]
-    named, bad = joined_log_groups(value, groups)
-    for x in bad:
-        problems.append("%s's %s holds %s, which is not the name (Ref) of a log group of this template, joined on ','"
-                        % (reader, WRITER_LOG_GROUPS_ENV, json.dumps(x)))
     for w, g in sorted(writers.items()):
         level = (fns[w]["Properties"].get("LoggingConfig") or {}).get("ApplicationLogLevel", "INFO")
         if level not in LEVELS_KEEPING_STORED_LINES:
@@ -654,35 +660,55 @@ def check_writer_lines_are_read(cfn):
         if not g:
             problems.append("audit writer %s logs to no log group of this template (LoggingConfig LogGroup): "
                             "nothing reads its stored lines back" % w)
-        for x in sorted(g - set(named)):
-            problems.append("audit writer %s's log group %s is not in %s's %s: a deletion of its last records "
-                            "goes unseen" % (w, x, reader, WRITER_LOG_GROUPS_ENV))
-    for x in sorted(set(named) - writer_groups):
-        problems.append("%s's %s names %s, the log group of no audit writer" % (reader, WRITER_LOG_GROUPS_ENV, x))
-    out = (cfn.get("Outputs") or {}).get("AuditWriterLogGroups") or {}
-    if out.get("Value") != value:
-        problems.append("the AuditWriterLogGroups output is not %s's %s: verify-audit would read other groups "
-                        "than the digest function" % (reader, WRITER_LOG_GROUPS_ENV))
 
-    reader_role = role_of(cfn, fns[reader])
+    readers = sorted(lid for lid, f in fns.items() if WRITER_LOG_GROUPS_ENV in env_of(f))
+    for lid in sorted(verifiers(cfn)):
+        if lid not in readers:
+            problems.append("%s verifies the audit trail but does not set %s: its verification cannot read the "
+                            "writers' stored lines" % (lid, WRITER_LOG_GROUPS_ENV))
+    if writers and not readers:
+        problems.append("no function sets %s: nothing reads the writers' stored lines back" % WRITER_LOG_GROUPS_ENV)
+    reader_roles = {role_of(cfn, fns[r]): r for r in readers}
+    out = ((cfn.get("Outputs") or {}).get("AuditWriterLogGroups") or {}).get("Value")
+    named = set()
+    for reader in readers:
+        value = env_of(fns[reader])[WRITER_LOG_GROUPS_ENV]
+        names, bad = joined_log_groups(value, groups)
+        named |= set(names)
+        for x in bad:
+            problems.append("%s's %s holds %s, which is not the name (Ref) of a log group of this template, "
+                            "joined on ','" % (reader, WRITER_LOG_GROUPS_ENV, json.dumps(x)))
+        for w, g in sorted(writers.items()):
+            for x in sorted(g - set(names)):
+                problems.append("audit writer %s's log group %s is not in %s's %s: a deletion of its last records "
+                                "goes unseen" % (w, x, reader, WRITER_LOG_GROUPS_ENV))
+        for x in sorted(set(names) - writer_groups):
+            problems.append("%s's %s names %s, the log group of no audit writer" % (reader, WRITER_LOG_GROUPS_ENV, x))
+        if out != value:
+            problems.append("the AuditWriterLogGroups output is not %s's %s: verify-audit would read other groups "
+                            "than the stack's verification" % (reader, WRITER_LOG_GROUPS_ENV))
+        rid = role_of(cfn, fns[reader])
+        if rid is None:
+            continue
+        readable, wider = log_reads(roles[rid], groups)
+        everything = any("*" in (sub_text(w) or "") for w in wider)  # reported below as too wide
+        missing = sorted(set(names) - readable)
+        if missing and not everything:
+            problems.append("role %s may not logs:FilterLogEvents on %s: %s cannot read those writers' stored lines"
+                            % (rid, ", ".join(missing), reader))
+        extra = sorted(readable - set(names)) + [json.dumps(w) for w in wider]
+        if extra:
+            problems.append("role %s may logs:FilterLogEvents on %s, beyond the writers' log groups"
+                            % (rid, ", ".join(extra)))
+
     for rid, role in sorted(roles.items()):
+        if rid in reader_roles or assumed_only_by(role, LOG_READING_SERVICE_ROLES):
+            continue
         readable, wider = log_reads(role, groups)
-        if rid == reader_role:
-            everything = any("*" in (sub_text(w) or "") for w in wider)  # reported below as too wide
-            missing = sorted(set(named) - readable)
-            if missing and not everything:
-                problems.append("role %s may not logs:FilterLogEvents on %s: the verification cannot read those "
-                                "writers' stored lines" % (rid, ", ".join(missing)))
-            extra = sorted(readable - set(named)) + [json.dumps(w) for w in wider]
-            if extra:
-                problems.append("role %s may logs:FilterLogEvents on %s, beyond the writers' log groups"
-                                % (rid, ", ".join(extra)))
-            continue
-        if assumed_only_by(role, LOG_READING_SERVICE_ROLES):
-            continue
         if readable & writer_groups or wider:
-            problems.append("role %s may logs:FilterLogEvents on %s: only %s's role reads the writers' stored lines"
-                            % (rid, ", ".join(sorted(readable & writer_groups) + [json.dumps(w) for w in wider]), reader))
+            problems.append("role %s may logs:FilterLogEvents on %s: only the roles of %s read the writers' stored lines"
+                            % (rid, ", ".join(sorted(readable & writer_groups) + [json.dumps(w) for w in wider]),
+                               ", ".join(readers) or "(no function)"))
 
     for rid, role in sorted(roles.items()):
         managed, unknown = managed_logs_actions(role)
