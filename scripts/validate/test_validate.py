@@ -1,4 +1,5 @@
-"""make validate fails on each finding of issue 12 when it is put back into template.yaml.
+"""make validate fails on each finding (issue 12's, and the audit writers' log groups') when it is
+put back into template.yaml.
 
 Each case mutates a copy of the shipped template the way the finding was (or could come back) and
 expects validate to report it; the shipped template itself must pass. Run by `make validate`:
