@@ -36,6 +36,9 @@ func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	opts.Table = "wcbridge-devstack-" + hex.EncodeToString(b)
 	opts.AuditBucket = opts.Table // a bucket each: their digests name the same hours
 	opts.DeleteTableOnClose = true
+	if opts.LogsEndpoint != "" && opts.LogGroupPrefix == "" {
+		opts.LogGroupPrefix = "/aws/lambda/" + opts.Table + "-" // groups each: a test reads its own
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := devstack.Start(ctx, opts)

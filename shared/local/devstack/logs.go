@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func (b *Backends) WriterLogGroups() []string {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		return b.logGroups.writers[id]
+		return slices.Clone(b.logGroups.writers[id])
 	}
 	return nil
 }
