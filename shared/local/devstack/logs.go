@@ -71,16 +71,30 @@ func localLogGroups(tmpl *samtemplate.Template, prefix string) (logGroups, error
 func (b *Backends) LogGroup(functionID string) string { return b.logGroups.byFunction[functionID] }
 
 // WriterLogGroups are the local log groups of the audit writers, as the template names them in
-// AUDIT_WRITER_LOG_GROUPS (the digest function's), in its order: what the verifier reads. Empty when
-// no function declares the variable.
-func (b *Backends) WriterLogGroups() []string {
-	ids := make([]string, 0, len(b.logGroups.writers))
-	for id := range b.logGroups.writers {
+// AUDIT_WRITER_LOG_GROUPS, in its order: what the verifier reads. Empty when no function declares
+// the variable.
+func (b *Backends) WriterLogGroups() []string { return b.logGroups.writerGroups() }
+
+// TemplateWriterLogGroups is WriterLogGroups of a stack with that template and LogGroupPrefix (empty:
+// DefaultLogGroupPrefix), without starting one: what `make verify-audit` reads against `make dev`.
+func TemplateWriterLogGroups(tmpl *samtemplate.Template, prefix string) ([]string, error) {
+	if prefix == "" {
+		prefix = DefaultLogGroupPrefix
+	}
+	g, err := localLogGroups(tmpl, prefix)
+	return g.writerGroups(), err
+}
+
+// writerGroups is the value of the first function (by logical ID) the template gives
+// AUDIT_WRITER_LOG_GROUPS: the verifier's.
+func (g logGroups) writerGroups() []string {
+	ids := make([]string, 0, len(g.writers))
+	for id := range g.writers {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		return slices.Clone(b.logGroups.writers[id])
+		return slices.Clone(g.writers[id])
 	}
 	return nil
 }
