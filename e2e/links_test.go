@@ -24,7 +24,7 @@ func TestEachFunctionLinksOnlyTheServicesItCalls(t *testing.T) {
 		"daily-report":    {"dynamodb", "kms", "s3", "secretsmanager"},
 		"get-report":      {"dynamodb", "kms"},
 		"replay":          {"dynamodb", "eventbridge", "kms", "lambda"},
-		"audit-digest":    {"dynamodb", "kms", "s3"},
+		"audit-digest":    {"cloudwatchlogs", "dynamodb", "kms", "s3"},
 	} {
 		t.Run(fn, func(t *testing.T) {
 			var got []string

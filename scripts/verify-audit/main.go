@@ -2,8 +2,9 @@
 // signed digest, the chain into the range and through it, the write-once copy in the digest bucket,
 // and every record against its hash, its tag and its leaf, and each writer's record numbers. It names
 // each record edited, deleted, inserted or reordered, each record whose tag fails, each number of a
-// writer no record carries (a record deleted, even before its period was digested), and each digest
-// forged, deleted, rebuilt, missing or restarted.
+// writer no record carries or that its writer logged as stored and the table lacks (a record deleted,
+// even before its period was digested, even its writer's last), and each digest forged, deleted,
+// rebuilt, missing or restarted.
 //
 //	go run ./scripts/verify-audit -from 2026-11-28 -to 2026-12-01 -public-key signing-key.pem
 //	make verify-audit FROM=2026-11-28 TO=2026-12-01 PUBLIC_KEY=signing-key.pem   (or DATE=2026-11-28)
@@ -12,8 +13,10 @@
 // `aws kms get-public-key --query PublicKey --output text` prints); without it, SIGNING_KEY_ID names
 // the key and kms:GetPublicKey fetches it. Environment: AUDIT_TABLE_NAME and AWS_REGION (required);
 // AUDIT_BUCKET_NAME (the digest bucket: compare table and bucket), TAG_KEY_ID (check record tags:
-// kms:Decrypt on the tag key, never on the data key) — each missing one is said on stderr, and the
-// summary says what was not checked; DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT for local services.
+// kms:Decrypt on the tag key, never on the data key), AUDIT_WRITER_LOG_GROUPS (the writers' log
+// groups, the stack's AuditWriterLogGroups output: logs:FilterLogEvents) — each missing one is said
+// on stderr, and the summary says what was not checked; DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT,
+// LOGS_ENDPOINT for local services.
 //
 // Legacy daily digests (before the hourly chain) verify with -legacy-date YYYY-MM-DD and DIGEST_KEY_ID
 // (kms:VerifyMac); see docs/audit.md.
@@ -44,6 +47,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/wiring"
 	"github.com/wcbridge/wcbridge/shared/wiring/anchors"
+	"github.com/wcbridge/wcbridge/shared/wiring/writelogs"
 )
 
 const (
@@ -64,9 +68,10 @@ const usage = `usage: verify-audit -from YYYY-MM-DD -to YYYY-MM-DD [-public-key 
        verify-audit -legacy-date YYYY-MM-DD          (a daily digest from before the hourly chain)
 
 Verifies every hourly period of the UTC days given, and the chain into them.
-Environment: AUDIT_TABLE_NAME, AWS_REGION (required); AUDIT_BUCKET_NAME, TAG_KEY_ID
-(compare with the digest bucket, check record tags); SIGNING_KEY_ID (when no -public-key);
-DIGEST_KEY_ID (-legacy-date); DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT (local services).
+Environment: AUDIT_TABLE_NAME, AWS_REGION (required); AUDIT_BUCKET_NAME, TAG_KEY_ID,
+AUDIT_WRITER_LOG_GROUPS (compare with the digest bucket, check record tags, compare with the
+writers' stored lines); SIGNING_KEY_ID (when no -public-key); DIGEST_KEY_ID (-legacy-date);
+DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT, LOGS_ENDPOINT (local services).
 Exit status: 0 intact, 1 tampering found, 2 usage or operational error.
 `
 
@@ -116,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	}
 	env := map[string]string{}
 	for _, k := range []string{"AWS_REGION", config.EnvTable, config.EnvDigestKey, config.EnvTagKey, config.EnvSigningKey,
-		config.EnvAuditBucket, config.EnvDynamoDBEndpoint, config.EnvKMSEndpoint, config.EnvS3Endpoint,
+		config.EnvAuditBucket, config.EnvWriterLogGroups, config.EnvDynamoDBEndpoint, config.EnvKMSEndpoint, config.EnvS3Endpoint, config.EnvLogsEndpoint,
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
@@ -188,6 +193,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	} else {
 		notChecked = append(notChecked, "the digest bucket (AUDIT_BUCKET_NAME not set)")
 	}
+	if len(cfg.WriterLogGroups) > 0 {
+		scfg.WriteLog = writelogs.CloudWatch(cfg, awsCfg)
+	} else {
+		notChecked = append(notChecked, "the writers' stored lines (AUDIT_WRITER_LOG_GROUPS not set)")
+	}
 	for _, n := range notChecked {
 		fmt.Fprintf(stderr, "verify-audit: NOT checking %s\n", n)
 	}
@@ -211,6 +221,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, now fun
 	}
 	fmt.Fprintf(stdout, "%s..%s: %d periods, %d digested, %d not due yet, %d before the chain, %d records, %d writers, head %s",
 		firstP, lastP, rep.Periods, rep.Digested, rep.Pending, rep.BeforeChain, rep.Records, rep.Writers, head)
+	if rep.LogChecked {
+		fmt.Fprintf(stdout, ", %d stored lines", rep.LogLines)
+	}
 	if len(notChecked) > 0 {
 		fmt.Fprintf(stdout, ", not checked: %s", strings.Join(notChecked, "; "))
 	}

@@ -30,6 +30,8 @@ type RangeReport struct {
 	ChainedFrom string // what the range's first digest names as its previous ("" at the chain's genesis)
 	TagsChecked bool   // whether record tags were checked (a TagChecker was configured)
 	Writers     int    // writers whose record sequences were checked (see seqcheck.go)
+	LogChecked  bool   // whether the writers' stored lines were compared with the table (a WriteLog was configured)
+	LogLines    int    // stored lines read
 }
 
 // VerifyPeriods checks every period from first to last (inclusive, YYYY-MM-DDTHH) and the chain into
@@ -142,6 +144,12 @@ func (s *Store) VerifyPeriods(ctx context.Context, first, last string, onFinding
 	rep.BeforeChain += len(gap)
 	if rep.Writers, err = s.checkSequences(ctx, seq, to); err != nil {
 		return rep, err
+	}
+	if s.cfg.WriteLog != nil {
+		rep.LogChecked = true
+		if rep.LogLines, err = s.checkWriteLog(ctx, seq, to, now); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,11 +21,13 @@ const (
 	LogPeriod        = "audit_period"
 )
 
-// StoredLine is one StoredLogMessage line: a record its writer stored, by its writer, number and period.
+// StoredLine is one StoredLogMessage line: a record its writer stored, by its writer, number and
+// period, and when the line was logged (after the write).
 type StoredLine struct {
 	Writer string
 	Seq    int64
 	Period string
+	Logged time.Time
 }
 
 // WriteLog reads back what writers logged as stored. Lines reports every line whose period lies in
@@ -37,3 +41,64 @@ type WriteLog interface {
 // write and its line come within a function's timeout (15 minutes) of the record's time, and Lambda
 // delivers a line within seconds. A reader of [from, to] reads the log up to to's end plus LogDelay.
 const LogDelay = 20 * time.Minute
+
+// IndexLag bounds how long a stored record takes to appear in the by-day index the verifier reads
+// (a global secondary index: eventually consistent, typically within a second). Lines logged less
+// than IndexLag before a verification starts are left to the next one: their records may not be
+// readable yet.
+const IndexLag = time.Minute
+
+// checkWriteLog reports, after the sequence check of the range has seen every record of the periods
+// from c.from to to, each number a writer logged as stored in those periods that no record carries
+// (of the lines logged IndexLag before started, when the verification began reading the table).
+// Those are records deleted from the table, the last records of a writer that never wrote again
+// included. It returns the number of lines read.
+func (s *Store) checkWriteLog(ctx context.Context, c *seqCheck, to, started time.Time) (int, error) {
+	if c.from.IsZero() {
+		return 0, nil
+	}
+	lines := 0
+	missing := map[string]*spans{}
+	err := s.cfg.WriteLog.Lines(ctx, c.from, to, func(l StoredLine) error {
+		if !l.Logged.Before(started.Add(-IndexLag)) {
+			return nil
+		}
+		lines++
+		if ws := c.writers[l.Writer]; ws != nil && ws.seen.contains(l.Seq) {
+			return nil
+		}
+		m := missing[l.Writer]
+		if m == nil {
+			m = &spans{}
+			missing[l.Writer] = m
+		}
+		m.add(l.Seq, l.Seq, l.Period, l.Period)
+		return nil
+	})
+	if err != nil {
+		return lines, fmt.Errorf("audit: read the writers' stored lines: %w", err)
+	}
+	ids := make([]string, 0, len(missing))
+	for w := range missing {
+		ids = append(ids, w)
+	}
+	slices.Sort(ids)
+	for _, w := range ids {
+		for _, m := range *missing[w] {
+			nums := fmt.Sprintf("seq %d", m.lo)
+			if m.hi > m.lo {
+				nums = fmt.Sprintf("seqs %d-%d", m.lo, m.hi)
+			}
+			c.report(Finding{Kind: FindingMissingRecord, Period: m.loAt,
+				Detail: fmt.Sprintf("writer %s %s: logged as stored (%s), but no record in the table carries it", w, nums, periodSpan(m.loAt, m.hiAt))})
+		}
+	}
+	return lines, nil
+}
+
+func periodSpan(a, b string) string {
+	if a == b {
+		return a
+	}
+	return a + " to " + b
+}

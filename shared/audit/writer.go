@@ -135,6 +135,12 @@ func (s *spans) add(lo, hi int64, loAt, hiAt string) (overlap bool) {
 	return overlap
 }
 
+// contains reports whether n is in the set.
+func (s spans) contains(n int64) bool {
+	i := sort.Search(len(s), func(i int) bool { return s[i].hi >= n })
+	return i < len(s) && s[i].lo <= n
+}
+
 // sub takes [lo, hi] out of the set.
 func (s *spans) sub(lo, hi int64) {
 	var out spans

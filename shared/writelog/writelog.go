@@ -60,6 +60,7 @@ func (c CloudWatch) Lines(ctx context.Context, from, to time.Time, fn func(audit
 				if !ok || l.Period < first || l.Period > last {
 					continue
 				}
+				l.Logged = time.UnixMilli(aws.ToInt64(e.Timestamp))
 				if err := fn(l); err != nil {
 					return err
 				}

@@ -29,9 +29,11 @@ func Client(endpoint, region string) *cloudwatchlogs.Client {
 
 // Writer delivers what is written to it, line by line, to one stream of a log group.
 type Writer struct {
+	// Now stamps the events (time.Now; a test with its own clock sets that instead).
+	Now func() time.Time
+
 	client        *cloudwatchlogs.Client
 	group, stream string
-	now           func() time.Time
 
 	mu      sync.Mutex
 	partial []byte
@@ -46,7 +48,7 @@ func New(ctx context.Context, client *cloudwatchlogs.Client, group, stream strin
 	if _, err := client.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil && !errors.As(err, &exists) {
 		return nil, fmt.Errorf("logship: create log stream %s/%s: %w", group, stream, err)
 	}
-	return &Writer{client: client, group: group, stream: stream, now: time.Now}, nil
+	return &Writer{Now: time.Now, client: client, group: group, stream: stream}, nil
 }
 
 // Write puts every complete line of p as one event; a line's end may come in a later Write. An
@@ -56,7 +58,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.partial = append(w.partial, p...)
 	var events []types.InputLogEvent
-	ts := aws.Int64(w.now().UnixMilli())
+	ts := aws.Int64(w.Now().UnixMilli())
 	for {
 		i := bytes.IndexByte(w.partial, '\n')
 		if i < 0 {
@@ -70,11 +72,16 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if len(events) == 0 {
 		return len(p), nil
 	}
-	_, err := w.client.PutLogEvents(context.Background(), &cloudwatchlogs.PutLogEventsInput{
+	out, err := w.client.PutLogEvents(context.Background(), &cloudwatchlogs.PutLogEventsInput{
 		LogGroupName: aws.String(w.group), LogStreamName: aws.String(w.stream), LogEvents: events,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("logship: put %d events to %s: %w", len(events), w.group, err)
+	}
+	if r := out.RejectedLogEventsInfo; r != nil {
+		// CloudWatch Logs refuses events more than 14 days old or 2 hours ahead.
+		return 0, fmt.Errorf("logship: %s refused events (too old before index %d, too new from index %d)",
+			w.group, aws.ToInt32(r.TooOldLogEventEndIndex), aws.ToInt32(r.TooNewLogEventStartIndex))
 	}
 	return len(p), nil
 }
