@@ -284,12 +284,9 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 	if b.Options.EventBus != "" {
 		local[config.EnvEventBus] = b.Options.EventBus
 	}
-	// The writers' local groups, where the stack delivers their lines; none without a Logs endpoint.
-	if b.Options.LogsEndpoint != "" {
-		local[config.EnvWriterLogGroups] = strings.Join(b.logGroups.writers[fn.LogicalID], ",")
-	} else {
-		local[config.EnvWriterLogGroups] = ""
-	}
+	// The writers' local groups, where the stack delivers their lines. Named even without a Logs
+	// endpoint, as a deployment always names them: the verifier's reading then fails when it runs.
+	local[config.EnvWriterLogGroups] = strings.Join(b.logGroups.writers[fn.LogicalID], ",")
 	for k, v := range local {
 		if _, declared := fn.Environment[k]; declared {
 			env[k] = v

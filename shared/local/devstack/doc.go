@@ -45,8 +45,8 @@
 // per start; LogDelivery does the same for output captured elsewhere (the end-to-end suite's
 // emulated processes). AUDIT_WRITER_LOG_GROUPS, which the template builds from !Refs of the writers'
 // log groups, becomes the local groups of the functions whose LoggingConfig names those groups
-// (WriterLogGroups; empty without a Logs endpoint), and `make verify-audit` gives the verifier the
-// same list when LOGS_ENDPOINT is set.
+// (WriterLogGroups), and `make verify-audit` gives the verifier the same list when LOGS_ENDPOINT is
+// set.
 //
 // Nothing here logs a request, a payload or a lead: the local routes answer with IDs and statuses.
 // The start-up banner prints the default credentials whole and any the user supplied (webhook

@@ -58,8 +58,8 @@ type Options struct {
 	S3Endpoint string
 	// LogsEndpoint is the CloudWatch-Logs-compatible service (moto_server) the stack delivers every
 	// function's log lines to, as Lambda does: each function its own group (LogGroupPrefix and its
-	// logical ID), a stream per start. Empty: the functions log to stderr only, and
-	// AUDIT_WRITER_LOG_GROUPS is empty.
+	// logical ID), a stream per start. Empty: the functions log to stderr only, and the digest
+	// function's reading of the writers' groups fails when invoked.
 	LogsEndpoint string
 	// LogGroupPrefix begins the name of every function's local log group (default
 	// DefaultLogGroupPrefix); stacks that share one Logs server and read their logs need one each.
