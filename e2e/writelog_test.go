@@ -35,7 +35,12 @@ func (s *suite) storedLines(t *testing.T, from time.Time) {
 	if len(cw.Groups) == 0 {
 		t.Fatal("the template names no writers' log groups (AUDIT_WRITER_LOG_GROUPS)")
 	}
-	if err := cw.Lines(ctx, from, to, func(l audit.StoredLine) error { logged[l], writers[l.Writer] = true, true; return nil }); err != nil {
+	err := cw.Lines(ctx, from, to, func(l audit.StoredLine) error {
+		l.Logged = time.Time{} // compared by writer, number and period
+		logged[l], writers[l.Writer] = true, true
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	recorded := map[audit.StoredLine]bool{}

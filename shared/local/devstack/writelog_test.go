@@ -95,7 +95,11 @@ func TestEveryStoredRecordHasItsLineInTheWritersLocalLogGroup(t *testing.T) {
 
 	logged := map[audit.StoredLine]bool{}
 	cw := writelog.CloudWatch{Client: logship.Client(endpoint, "us-east-1"), Groups: writers}
-	err := cw.Lines(ctx, started, ended, func(l audit.StoredLine) error { logged[l] = true; return nil })
+	err := cw.Lines(ctx, started, ended, func(l audit.StoredLine) error {
+		l.Logged = time.Time{} // compared by writer, number and period
+		logged[l] = true
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
