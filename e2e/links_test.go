@@ -21,7 +21,7 @@ func TestEachFunctionLinksOnlyTheServicesItCalls(t *testing.T) {
 		"get-lead":        {"dynamodb", "kms", "secretsmanager"},
 		"create-lead":     {"dynamodb", "kms", "secretsmanager"},
 		"update-lead":     {"dynamodb", "kms", "secretsmanager"},
-		"daily-report":    {"dynamodb", "kms", "s3", "secretsmanager"},
+		"daily-report":    {"cloudwatchlogs", "dynamodb", "kms", "s3", "secretsmanager"},
 		"get-report":      {"dynamodb", "kms"},
 		"replay":          {"dynamodb", "eventbridge", "kms", "lambda"},
 		"audit-digest":    {"cloudwatchlogs", "dynamodb", "kms", "s3"},

@@ -12,16 +12,17 @@ import (
 	"github.com/wcbridge/wcbridge/shared/wiring"
 	"github.com/wcbridge/wcbridge/shared/wiring/anchors"
 	"github.com/wcbridge/wcbridge/shared/wiring/secrets"
+	"github.com/wcbridge/wcbridge/shared/wiring/writelogs"
 )
 
 // DailyReport builds DailyReportFunction: the report store; an audit store that reads the day,
 // verifies its hourly digests as `make verify-audit` does (the signing key's public key, one
-// kms:GetPublicKey; the digest bucket; record tags) but cannot sign or write a digest, and writes
-// records without PHI (neither kms:Decrypt nor kms:GenerateDataKey on the data key); and, only when
-// profiles are configured, the WhatConverts credentials and a client spending what each key has
-// left of its day (REPORT_BUDGET_SHARE of it is kept for the report: the actions never spend it).
+// kms:GetPublicKey; the digest bucket; record tags; the writers' stored lines) but cannot sign or
+// write a digest, and writes records without PHI (neither kms:Decrypt nor kms:GenerateDataKey on the
+// data key); and, only when profiles are configured, the WhatConverts credentials and a client
+// spending what each key has left of its day (REPORT_BUDGET_SHARE of it is kept for the report: the actions never spend it).
 func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*report.Daily, error) {
-	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvSigningKey, config.EnvAuditBucket); err != nil {
+	if err := cfg.Require(config.EnvTable, config.EnvTagKey, config.EnvSigningKey, config.EnvAuditBucket, config.EnvWriterLogGroups); err != nil {
 		return nil, err
 	}
 	ac, err := cfg.AWS(ctx)
@@ -53,6 +54,6 @@ func DailyReport(ctx context.Context, cfg config.Config, log *slog.Logger) (*rep
 	}
 	tags := wiring.Tagger(cfg, ac)
 	d.Audit = audit.New(audit.Config{DB: db, Table: cfg.Table, Tagger: tags, TagChecker: tags, PublicKey: pub,
-		Anchor: anchors.Bucket(cfg, ac), Log: log})
+		Anchor: anchors.Bucket(cfg, ac), WriteLog: writelogs.CloudWatch(cfg, ac), Log: log})
 	return d, nil
 }

@@ -1,6 +1,6 @@
 // Package writelogs builds the reader of the audit writers' stored lines (shared/writelog) from the
-// configuration. It is a package of its own so that only the verifiers (the digest function,
-// verify-audit) link the CloudWatch Logs client.
+// configuration. It is a package of its own so that only the verifiers (the digest function, the
+// daily report, verify-audit) link the CloudWatch Logs client.
 package writelogs
 
 import (
