@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -28,8 +27,8 @@ import (
 // exactly the writers' groups, and nothing delivered holds the requests' contact details.
 func TestEveryStoredRecordHasItsLineInTheWritersLocalLogGroup(t *testing.T) {
 	started := time.Now()
-	endpoint := os.Getenv("LOGS_ENDPOINT")
-	st := startStack(t, devstack.Options{DisableSchedules: true, LogsEndpoint: endpoint})
+	st := startStack(t, devstack.Options{DisableSchedules: true})
+	endpoint := st.Options.LogsEndpoint
 	if endpoint == "" { // startStack skipped without the S3 stand-in, which serves CloudWatch Logs too
 		t.Fatal("S3_ENDPOINT is set without LOGS_ENDPOINT: scripts/with-services.sh sets both")
 	}
