@@ -1,12 +1,14 @@
 package devstack
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wcbridge/wcbridge/shared/config"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
+	"github.com/wcbridge/wcbridge/shared/local/testenv"
 )
 
 // The writers' log groups come from the template: the groups the verifier's AUDIT_WRITER_LOG_GROUPS
@@ -91,5 +93,27 @@ func TestWriterLogGroupsAreTheLocalGroupsOfTheGroupsTheTemplateNames(t *testing.
 				t.Fatalf("without a Logs endpoint %s = %q, want %q", config.EnvWriterLogGroups, got, strings.Join(tc.want, ","))
 			}
 		})
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("logs server down") }
+
+// A line the Logs server refuses does not fail the function (its logger, an emulated process's
+// output pipe): the failure is reported on the stack's logger, by group, without the line.
+func TestALineThatCannotBeDeliveredIsReportedNotReturned(t *testing.T) {
+	var logs testenv.Logs
+	d := delivery{w: failingWriter{}, group: "/p/GetLeadFunction", log: logs.Logger()}
+	line := []byte(`{"msg":"audit record stored","audit_writer":"w_x","audit_seq":7}` + "\n")
+	if n, err := d.Write(line); n != len(line) || err != nil {
+		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(line))
+	}
+	got := logs.String()
+	if !strings.Contains(got, "log delivery failed") || !strings.Contains(got, "/p/GetLeadFunction") || !strings.Contains(got, "logs server down") {
+		t.Fatalf("the failure is not reported with its group and error: %s", got)
+	}
+	if strings.Contains(got, "w_x") {
+		t.Fatalf("the report repeats the line: %s", got)
 	}
 }
