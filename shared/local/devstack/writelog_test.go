@@ -1,9 +1,12 @@
 package devstack_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -145,4 +148,43 @@ func TestEveryStoredRecordHasItsLineInTheWritersLocalLogGroup(t *testing.T) {
 		}
 	}
 	t.Logf("%d records, %d stored lines, %d lines delivered; writers' groups %q", len(recorded), len(logged), len(delivered), writers)
+}
+
+// The banner's command verifies the previous day against the stack with everything checked: `make
+// verify-audit` gives the verifier the writers' local groups itself when LOGS_ENDPOINT is set, so
+// the writers' lines are read (the summary counts them) and nothing is reported as not checked.
+func TestTheBannersVerifyCommandReadsTheWritersLines(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	// The default groups, as under make dev: the ones make verify-audit names.
+	st := startStack(t, devstack.Options{DisableSchedules: true, ChainSince: yesterday, LogGroupPrefix: devstack.DefaultLogGroupPrefix})
+	if st.Options.LogsEndpoint == "" {
+		t.Fatal("S3_ENDPOINT is set without LOGS_ENDPOINT: scripts/with-services.sh sets both")
+	}
+	banner := st.Banner(time.Now())
+	_, cmd, ok := strings.Cut(banner, "# verify that day's audit trail")
+	if !ok {
+		t.Fatalf("the banner shows no verify-audit command:\n%s", banner)
+	}
+	_, cmd, _ = strings.Cut(cmd, "\n")
+	cmd, _, _ = strings.Cut(cmd, "\n\n")
+	if !strings.Contains(cmd, "LOGS_ENDPOINT="+st.Options.LogsEndpoint) || !strings.Contains(cmd, "make verify-audit DATE="+yesterday.Format("2006-01-02")) {
+		t.Fatalf("the verify command does not name the Logs endpoint and the day:\n%s", cmd)
+	}
+	c := exec.Command("bash", "-c", cmd)
+	c.Dir = st.Options.Dir
+	c.Env = append(os.Environ(), "AUDIT_WRITER_LOG_GROUPS=") // what a user's shell has: not set
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		t.Fatalf("%s\nfailed: %v\n%s%s", cmd, err, stdout.Bytes(), stderr.Bytes())
+	}
+	if !strings.Contains(stdout.String(), "stored lines") || !strings.Contains(stdout.String(), ": intact") {
+		t.Errorf("the summary does not count the writers' stored lines, or is not intact:\n%s", stdout.Bytes())
+	}
+	if strings.Contains(stderr.String(), "NOT checking") {
+		t.Errorf("the verifier left something unchecked:\n%s", stderr.Bytes())
+	}
 }
