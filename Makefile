@@ -21,8 +21,8 @@ help: ## list the targets
 .PHONY: dev
 # Starts dynalite, local-kms and moto (S3 and CloudWatch Logs) unless DYNAMODB_ENDPOINT and
 # KMS_ENDPOINT are both set; an endpoint the user did set survives with-services.sh (which exports its
-# own) as WCBRIDGE_DEV_*. Built, not
-# `go run`, so that Ctrl-C ends with the program's own exit status (go run exits 1 on SIGINT).
+# own) as WCBRIDGE_DEV_*. Built, not `go run`, so that Ctrl-C ends with the program's own exit status
+# (go run exits 1 on SIGINT).
 dev: ## run the whole stack locally (API :3000, Lambda Invoke API :3001), no AWS, no Docker
 	@go build -o build/wcbridge-dev ./scripts/dev
 	@if [ -n "$$DYNAMODB_ENDPOINT" ] && [ -n "$$KMS_ENDPOINT" ]; then exec build/wcbridge-dev; fi; \
