@@ -19,13 +19,15 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: dev
-# Starts dynalite and local-kms unless DYNAMODB_ENDPOINT and KMS_ENDPOINT are both set; an endpoint
-# the user did set survives with-services.sh (which exports its own) as WCBRIDGE_DEV_*. Built, not
-# `go run`, so that Ctrl-C ends with the program's own exit status (go run exits 1 on SIGINT).
+# Starts dynalite, local-kms and moto (S3 and CloudWatch Logs) unless DYNAMODB_ENDPOINT and
+# KMS_ENDPOINT are both set; an endpoint the user did set survives with-services.sh (which exports its
+# own) as WCBRIDGE_DEV_*. Built, not `go run`, so that Ctrl-C ends with the program's own exit status
+# (go run exits 1 on SIGINT).
 dev: ## run the whole stack locally (API :3000, Lambda Invoke API :3001), no AWS, no Docker
 	@go build -o build/wcbridge-dev ./scripts/dev
 	@if [ -n "$$DYNAMODB_ENDPOINT" ] && [ -n "$$KMS_ENDPOINT" ]; then exec build/wcbridge-dev; fi; \
 	WCBRIDGE_DEV_DYNAMODB_ENDPOINT="$$DYNAMODB_ENDPOINT" WCBRIDGE_DEV_KMS_ENDPOINT="$$KMS_ENDPOINT" \
+	WCBRIDGE_DEV_S3_ENDPOINT="$$S3_ENDPOINT" WCBRIDGE_DEV_LOGS_ENDPOINT="$$LOGS_ENDPOINT" \
 	  exec scripts/with-services.sh build/wcbridge-dev
 
 .PHONY: test
@@ -81,12 +83,17 @@ reliability: ## load, fault injection and PHI scans through the local stack, the
 	scripts/fuzz.sh $(RELIABILITY_FUZZTIME)
 
 # Built, not `go run`, so that the command's exit status (0 intact, 1 tampering, 2 error) is its own
-# (make itself exits 2 on any failure and names the command's status: "Error 1").
+# (make itself exits 2 on any failure and names the command's status: "Error 1"). Against `make dev`
+# (LOGS_ENDPOINT set, AUDIT_WRITER_LOG_GROUPS not), the writers' log groups are the local stack's.
 .PHONY: verify-audit
 verify-audit: ## verify the audit trail: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD (or DATE=) PUBLIC_KEY=file
 	@test -n "$(DATE)$(FROM)" || { echo "usage: make verify-audit FROM=YYYY-MM-DD TO=YYYY-MM-DD [PUBLIC_KEY=file]  (or DATE=YYYY-MM-DD)"; exit 2; }
 	@go build -o build/verify-audit ./scripts/verify-audit
-	@build/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
+	@if [ -n "$$LOGS_ENDPOINT" ] && [ -z "$$AUDIT_WRITER_LOG_GROUPS" ]; then \
+	  go build -o build/wcbridge-dev ./scripts/dev && groups=$$(build/wcbridge-dev -writer-log-groups) || exit 2; \
+	  export AUDIT_WRITER_LOG_GROUPS="$$groups"; \
+	fi; \
+	exec build/verify-audit $(if $(DATE),-date $(DATE),-from $(FROM) -to $(or $(TO),$(FROM))) $(if $(PUBLIC_KEY),-public-key $(PUBLIC_KEY))
 
 .PHONY: report-url
 report-url: ## print a short-lived presigned URL of a report to open in a browser: make report-url DATE=YYYY-MM-DD [FORMAT=csv] [API=https://…/prod]

@@ -42,7 +42,7 @@ func (s *suite) deployed(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			e := startEmulator(t, s.rie, bin, fn, env)
+			e := startEmulator(t, s.rie, bin, fn, env, nil) // no endpoints, so no local log group
 			// The emulator answers 502 when the runtime exits during init, as Lambda fails the invocation.
 			status, body := invokeRaw(t, e, []byte(`{}`))
 			if status != http.StatusBadGateway {

@@ -61,7 +61,11 @@ func (s *suite) runWith(t *testing.T, id string, extra map[string]string) *emula
 	for k, v := range extra {
 		env[k] = v
 	}
-	e := startEmulator(t, s.rie, bin, fn, env)
+	deliver, err := s.backends.LogDelivery(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEmulator(t, s.rie, bin, fn, env, deliver)
 	s.mu.Lock()
 	s.ran[id] = true
 	s.emulators = append(s.emulators, e)
@@ -128,9 +132,11 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 	_, _ = rand.Read(suffix)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	tableName := "wcbridge-e2e-" + hex.EncodeToString(suffix)
 	backends, err := devstack.StartBackends(ctx, devstack.Options{
 		Dir: root, DynamoDBEndpoint: ddb, KMSEndpoint: kms, S3Endpoint: os.Getenv("S3_ENDPOINT"), WebhookTokens: []string{token},
-		Table: "wcbridge-e2e-" + hex.EncodeToString(suffix), DeleteTableOnClose: true,
+		LogsEndpoint: os.Getenv("LOGS_ENDPOINT"), LogGroupPrefix: "/aws/lambda/" + tableName + "-",
+		Table: tableName, DeleteTableOnClose: true,
 		AccessPolicyFile: eventCallersPolicy(t),
 	})
 	if err != nil {
@@ -182,6 +188,7 @@ func TestShippedFunctionsUnderTheRuntimeEmulator(t *testing.T) {
 			}
 		}
 	}
+	s.storedLines(t, start)
 	t.Logf("end-to-end suite: %s", time.Since(start).Round(time.Millisecond))
 }
 

@@ -107,8 +107,9 @@ type emulator struct {
 
 // startEmulator runs bootstrap under the emulator on a free loopback port with exactly env (plus
 // the variables Lambda itself sets from the template: name and timeout), and stops it at the end
-// of the test. Its output is logged when the test fails.
-func startEmulator(t *testing.T, rie, bootstrap string, fn *samtemplate.Function, env map[string]string) *emulator {
+// of the test. Its output is logged when the test fails, and also goes to deliver unless it is nil
+// (the function's local log group, as Lambda delivers a function's output).
+func startEmulator(t *testing.T, rie, bootstrap string, fn *samtemplate.Function, env map[string]string, deliver io.Writer) *emulator {
 	t.Helper()
 	full := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":    fn.LogicalID,
@@ -131,7 +132,11 @@ func startEmulator(t *testing.T, rie, bootstrap string, fn *samtemplate.Function
 		e.cmd = exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAddr, "./bootstrap")
 		e.cmd.Dir = filepath.Dir(bootstrap)
 		e.cmd.Env = list
-		e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
+		var out io.Writer = e.logs
+		if deliver != nil {
+			out = io.MultiWriter(e.logs, deliver)
+		}
+		e.cmd.Stdout, e.cmd.Stderr = out, out
 		if err := e.cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", rie, err)
 		}

@@ -4,7 +4,11 @@
 //
 // It only reads its settings from the environment, starts the stack, prints what runs where, and
 // stops everything on SIGINT (Ctrl-C) or SIGTERM. `make dev` runs it under scripts/with-services.sh,
-// which starts dynalite and local-kms and sets DYNAMODB_ENDPOINT and KMS_ENDPOINT.
+// which starts dynalite, local-kms and moto and sets DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT
+// and LOGS_ENDPOINT.
+//
+// With -writer-log-groups it only prints the audit writers' local log groups, comma-separated (what
+// `make verify-audit` gives the verifier as AUDIT_WRITER_LOG_GROUPS against this stack).
 package main
 
 import (
@@ -34,7 +38,15 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: make dev   (or: scripts/with-services.sh go run ./scripts/dev)\n\n%s", envHelp)
 	}
+	writerGroups := flag.Bool("writer-log-groups", false, "print the audit writers' local log groups and exit")
 	flag.Parse()
+	if *writerGroups {
+		if err := printWriterLogGroups(); err != nil {
+			fmt.Fprintln(os.Stderr, "dev:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
@@ -70,6 +82,24 @@ func run() error {
 	return nil
 }
 
+// printWriterLogGroups prints the writers' log groups of a stack started from this repository.
+func printWriterLogGroups() error {
+	dir, err := devstack.FindRoot()
+	if err != nil {
+		return err
+	}
+	tmpl, err := devstack.LoadTemplate(dir, nil)
+	if err != nil {
+		return err
+	}
+	groups, err := devstack.TemplateWriterLogGroups(tmpl, "")
+	if err != nil {
+		return err
+	}
+	fmt.Println(strings.Join(groups, ","))
+	return nil
+}
+
 const envHelp = `Environment (all optional under make dev):
   PORT                                 REST API port (default 3000)
   LAMBDA_PORT                          Lambda Invoke API port (default 3001)
@@ -79,6 +109,9 @@ const envHelp = `Environment (all optional under make dev):
   WCBRIDGE_LOCAL_CALLERS_FILE          more IAM callers: [{"access_key_id", "secret_access_key", "principal_arn"}]
   WCBRIDGE_ACCESS_POLICY_FILE          a Cedar access policy instead of the built-in one (read again when it changes)
   DYNAMODB_ENDPOINT, KMS_ENDPOINT      DynamoDB and KMS (make dev starts dynalite and local-kms unless both are set)
+  S3_ENDPOINT                          S3, for the audit digest bucket (make dev starts moto for it)
+  LOGS_ENDPOINT                        CloudWatch Logs: each function's output also goes to its group there,
+                                       /aws/lambda/local-<LogicalID> (the same moto)
   WHATCONVERTS_BASE_URL                a real WhatConverts API instead of the simulator ...
   WHATCONVERTS_CREDENTIALS             ... and its keys: {"profiles": {"<id>": {"token": "...", "secret": "..."}}}
   AUDIT_TABLE_NAME                     the table's name (default wcbridge-local-audit)
@@ -120,6 +153,7 @@ func optionsFromEnv(lookup func(string) (string, bool)) (devstack.Options, error
 		DynamoDBEndpoint: first("WCBRIDGE_DEV_DYNAMODB_ENDPOINT", config.EnvDynamoDBEndpoint),
 		KMSEndpoint:      first("WCBRIDGE_DEV_KMS_ENDPOINT", config.EnvKMSEndpoint),
 		S3Endpoint:       first("WCBRIDGE_DEV_S3_ENDPOINT", config.EnvS3Endpoint),
+		LogsEndpoint:     first("WCBRIDGE_DEV_LOGS_ENDPOINT", config.EnvLogsEndpoint),
 		WhatConvertsURL:  get(config.EnvWhatConvertsURL),
 		AccessKeyID:      get("WCBRIDGE_LOCAL_ACCESS_KEY_ID"),
 		SecretAccessKey:  get("WCBRIDGE_LOCAL_SECRET_ACCESS_KEY"),

@@ -41,6 +41,13 @@ func TestSettingsComeFromTheEnvironment(t *testing.T) {
 				t.Errorf("endpoints = %s, %s", o.DynamoDBEndpoint, o.KMSEndpoint)
 			}
 		}},
+		{"the S3 and CloudWatch Logs stand-ins with-services.sh started", map[string]string{
+			"S3_ENDPOINT": "http://127.0.0.1:18002", "LOGS_ENDPOINT": "http://127.0.0.1:18002",
+		}, func(t *testing.T, o devstack.Options) {
+			if o.S3Endpoint != "http://127.0.0.1:18002" || o.LogsEndpoint != "http://127.0.0.1:18002" {
+				t.Errorf("endpoints = %s, %s", o.S3Endpoint, o.LogsEndpoint)
+			}
+		}},
 		{"credentials", map[string]string{
 			"WCBRIDGE_WEBHOOK_TOKENS": token + ", " + strings.Repeat("u", 32), "WCBRIDGE_LOCAL_ACCESS_KEY_ID": "AKIAME", "WCBRIDGE_LOCAL_SECRET_ACCESS_KEY": "shh",
 		}, func(t *testing.T, o devstack.Options) {

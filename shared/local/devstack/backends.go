@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
@@ -25,6 +26,7 @@ import (
 	"github.com/wcbridge/wcbridge/shared/local/apigateway"
 	"github.com/wcbridge/wcbridge/shared/local/apigateway/samtemplate"
 	"github.com/wcbridge/wcbridge/shared/local/eventbus"
+	"github.com/wcbridge/wcbridge/shared/local/logship"
 	"github.com/wcbridge/wcbridge/shared/local/wcsim"
 	"github.com/wcbridge/wcbridge/shared/table"
 	"github.com/wcbridge/wcbridge/shared/wiring"
@@ -52,8 +54,10 @@ type Backends struct {
 	WhatConvertsURL         string
 	WhatConvertsCredentials string
 
-	db      *dynamodb.Client
-	servers []*http.Server
+	db        *dynamodb.Client
+	logs      *cloudwatchlogs.Client // nil without Options.LogsEndpoint
+	logGroups logGroups
+	servers   []*http.Server
 }
 
 // StartBackends creates the table and the keys (unless given) and serves the bus and the simulator on
@@ -64,6 +68,16 @@ func StartBackends(ctx context.Context, opts Options) (*Backends, error) {
 		return nil, err
 	}
 	b := &Backends{Options: opts, Bus: eventbus.New()}
+	tmpl, err := LoadTemplate(opts.Dir, opts.ParameterOverrides)
+	if err != nil {
+		return nil, err
+	}
+	if b.logGroups, err = localLogGroups(tmpl, opts.LogGroupPrefix); err != nil {
+		return nil, err
+	}
+	if opts.LogsEndpoint != "" {
+		b.logs = logship.Client(opts.LogsEndpoint, samtemplate.Region)
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -238,6 +252,7 @@ func (b *Backends) baseEnv() map[string]string {
 		config.EnvDynamoDBEndpoint:    b.Options.DynamoDBEndpoint,
 		config.EnvKMSEndpoint:         b.Options.KMSEndpoint,
 		config.EnvS3Endpoint:          b.Options.S3Endpoint,
+		config.EnvLogsEndpoint:        b.Options.LogsEndpoint,
 		config.EnvEventBridgeEndpoint: b.EventBridgeURL,
 	}
 	for k, v := range b.Options.AWSEnv {
@@ -269,6 +284,9 @@ func (b *Backends) Env(fn *samtemplate.Function) map[string]string {
 	if b.Options.EventBus != "" {
 		local[config.EnvEventBus] = b.Options.EventBus
 	}
+	// The writers' local groups, where the stack delivers their lines. Named even without a Logs
+	// endpoint, as a deployment always names them: the verifier's reading then fails when it runs.
+	local[config.EnvWriterLogGroups] = strings.Join(b.logGroups.writers[fn.LogicalID], ",")
 	for k, v := range local {
 		if _, declared := fn.Environment[k]; declared {
 			env[k] = v

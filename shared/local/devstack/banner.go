@@ -88,6 +88,12 @@ func (s *Stack) Banner(now time.Time) string {
 	fmt.Fprintf(w, "  KMS\t%s\tdata key %s\n", o.KMSEndpoint, o.DataKeyID)
 	fmt.Fprintf(w, "  \t\tdigest signing key %s\n", o.SigningKeyID)
 	fmt.Fprintf(w, "  EventBridge (in memory)\t%s\tbus %s; GET %s/_local/bus lists its events\n", s.EventBridgeURL, s.EventBus(), s.APIURL)
+	if o.S3Endpoint != "" {
+		fmt.Fprintf(w, "  S3\t%s\taudit digest bucket %s\n", o.S3Endpoint, o.AuditBucket)
+	}
+	if o.LogsEndpoint != "" {
+		fmt.Fprintf(w, "  CloudWatch Logs\t%s\teach function's output, as Lambda delivers it: group %s<LogicalID>\n", o.LogsEndpoint, o.LogGroupPrefix)
+	}
 	if s.Sim != nil {
 		fmt.Fprintf(w, "  WhatConverts simulator\t%s\tprofiles 1001 and 1002; its webhooks go to %s%s?token=...\n", s.WhatConvertsURL, s.APIURL, ingestPath)
 	} else {
@@ -148,6 +154,18 @@ func (s *Stack) Banner(now time.Time) string {
 		samtemplate.Region, shellWord(keyID+":"+secret), shellQuote(s.APIURL+"/reports/"+day))
 	fmt.Fprintf(&b, "\n  # or see it in a browser: this prints a presigned URL, good for 15 minutes\n  make report-url DATE=%s API=%s\n",
 		day, shellWord(s.APIURL))
+
+	if o.S3Endpoint != "" {
+		// make verify-audit gives the verifier the writers' local log groups itself (LOGS_ENDPOINT set).
+		env := []string{"AWS_REGION=" + samtemplate.Region, "AUDIT_TABLE_NAME=" + shellWord(o.Table),
+			"AUDIT_BUCKET_NAME=" + shellWord(o.AuditBucket), "SIGNING_KEY_ID=" + shellWord(o.SigningKeyID), "TAG_KEY_ID=" + shellWord(o.TagKeyID),
+			"DYNAMODB_ENDPOINT=" + shellWord(o.DynamoDBEndpoint), "KMS_ENDPOINT=" + shellWord(o.KMSEndpoint), "S3_ENDPOINT=" + shellWord(o.S3Endpoint)}
+		if o.LogsEndpoint != "" {
+			env = append(env, "LOGS_ENDPOINT="+shellWord(o.LogsEndpoint))
+		}
+		fmt.Fprintf(&b, "\n  # verify that day's audit trail: digests, records, writers' numbers and their logged lines\n  %s \\\n    %s \\\n    make verify-audit DATE=%s\n",
+			strings.Join(env[:5], " "), strings.Join(env[5:], " "), day)
+	}
 
 	fmt.Fprintf(&b, "\nLocal-only routes on %s:\n", s.APIURL)
 	for _, r := range LocalRoutes {

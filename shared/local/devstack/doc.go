@@ -15,6 +15,9 @@
 //     local ingest route, unless a real WhatConverts is configured;
 //   - the audit table (table.Create) and a symmetric data key and an HMAC digest key, in whatever
 //     DynamoDB and KMS the endpoints name (dynalite and local-kms under `make dev`);
+//   - with a Logs endpoint (moto under `make dev` and `make test`), every function's log group: what
+//     a function logs goes to stderr as before and also, line by line, to its own group there (see
+//     "Logs" below);
 //   - the template's rate() schedules (PublishOutboxFunction every minute), run in process so the
 //     outbox drains locally as it does in AWS. cron() schedules (the daily report) are not run:
 //     invoke them.
@@ -30,8 +33,20 @@
 // the template gives that function: a function the template forgets to give EVENT_BUS_NAME fails
 // here as it would in AWS. Secrets swap their Secrets Manager ARN for the local variable that
 // config.Secret reads instead (WCBRIDGE_WEBHOOK_TOKENS, WHATCONVERTS_CREDENTIALS). Endpoints
-// (DYNAMODB_ENDPOINT, KMS_ENDPOINT, EVENTBRIDGE_ENDPOINT) and AWS_REGION are set for every function,
-// as Lambda sets its reserved variables.
+// (DYNAMODB_ENDPOINT, KMS_ENDPOINT, S3_ENDPOINT, LOGS_ENDPOINT, EVENTBRIDGE_ENDPOINT) and AWS_REGION
+// are set for every function, as Lambda sets its reserved variables.
+//
+// # Logs
+//
+// In AWS, Lambda delivers each function's output to its log group, where the verifier reads the
+// audit writers' "audit record stored" lines back (shared/writelog). The stack plays that part
+// (shared/local/logship): each function's logger, wiring.Logger's JSON lines, also writes each line
+// synchronously to the group /aws/lambda/local-<LogicalID> (Options.LogGroupPrefix), a new stream
+// per start; LogDelivery does the same for output captured elsewhere (the end-to-end suite's
+// emulated processes). AUDIT_WRITER_LOG_GROUPS, which the template builds from !Refs of the writers'
+// log groups, becomes the local groups of the functions whose LoggingConfig names those groups
+// (WriterLogGroups), and `make verify-audit` gives the verifier the same list when LOGS_ENDPOINT is
+// set.
 //
 // Nothing here logs a request, a payload or a lead: the local routes answer with IDs and statuses.
 // The start-up banner prints the default credentials whole and any the user supplied (webhook

@@ -22,7 +22,8 @@ import (
 )
 
 // startStack starts the whole stack on free ports against the services of scripts/with-services.sh
-// (skipping without them, failing under CI=true), with its own table, deleted at the end.
+// (skipping without them, failing under CI=true), with its own table, deleted at the end, and its
+// own log groups.
 func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	testenv.DynamoDB(t) // skips (or fails under CI) without the services
@@ -31,11 +32,17 @@ func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	opts.DynamoDBEndpoint = os.Getenv("DYNAMODB_ENDPOINT")
 	opts.KMSEndpoint = os.Getenv("KMS_ENDPOINT")
 	opts.S3Endpoint = os.Getenv("S3_ENDPOINT")
+	// As under make dev: the functions' lines go to their log groups, where the verifiers (the digest
+	// function, the daily report) read the writers' back.
+	opts.LogsEndpoint = os.Getenv("LOGS_ENDPOINT")
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	opts.Table = "wcbridge-devstack-" + hex.EncodeToString(b)
 	opts.AuditBucket = opts.Table // a bucket each: their digests name the same hours
 	opts.DeleteTableOnClose = true
+	if opts.LogsEndpoint != "" && opts.LogGroupPrefix == "" {
+		opts.LogGroupPrefix = "/aws/lambda/" + opts.Table + "-" // groups each: a test reads its own
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := devstack.Start(ctx, opts)

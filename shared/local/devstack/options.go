@@ -23,6 +23,8 @@ const (
 	DefaultSecretAccessKey = "wcbridge-local-secret-do-not-use-in-aws-0000"
 	// DefaultTable is the local name of the audit table.
 	DefaultTable = "wcbridge-local-audit"
+	// DefaultLogGroupPrefix begins the local log groups' names: /aws/lambda/local-GetLeadFunction.
+	DefaultLogGroupPrefix = "/aws/lambda/local-"
 	// DefaultAPIPort and DefaultLambdaPort are what `make dev` listens on (PORT, LAMBDA_PORT), as
 	// `sam local start-api` and `sam local start-lambda` do.
 	DefaultAPIPort    = 3000
@@ -54,6 +56,14 @@ type Options struct {
 	// S3Endpoint is the S3-compatible service (moto_server) that holds the audit digest bucket,
 	// created at start; empty: none, and AuditDigestFunction's anchoring fails when invoked.
 	S3Endpoint string
+	// LogsEndpoint is the CloudWatch-Logs-compatible service (moto_server) the stack delivers every
+	// function's log lines to, as Lambda does: each function its own group (LogGroupPrefix and its
+	// logical ID), a stream per start. Empty: the functions log to stderr only, and the digest
+	// function's reading of the writers' groups fails when invoked.
+	LogsEndpoint string
+	// LogGroupPrefix begins the name of every function's local log group (default
+	// DefaultLogGroupPrefix); stacks that share one Logs server and read their logs need one each.
+	LogGroupPrefix string
 
 	// WhatConvertsURL is a real WhatConverts API base URL; empty starts the simulator.
 	// WhatConvertsCredentials is its credentials secret (whatconverts.ParseCredentials's JSON),
@@ -142,6 +152,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Table == "" {
 		o.Table = DefaultTable
+	}
+	if o.LogGroupPrefix == "" {
+		o.LogGroupPrefix = DefaultLogGroupPrefix
 	}
 	if o.AuditBucket == "" {
 		o.AuditBucket = DefaultAuditBucket

@@ -12,7 +12,6 @@ import (
 	"github.com/wcbridge/wcbridge/shared/replay"
 	"github.com/wcbridge/wcbridge/shared/report"
 	"github.com/wcbridge/wcbridge/shared/webhook"
-	"github.com/wcbridge/wcbridge/shared/wiring"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireactions"
 	"github.com/wcbridge/wcbridge/shared/wiring/wireaudit"
 	"github.com/wcbridge/wcbridge/shared/wiring/wiregetreport"
@@ -23,9 +22,9 @@ import (
 	"github.com/wcbridge/wcbridge/shared/wiring/wirewebhook"
 )
 
-// A builder makes one function's handler from its configuration, once, as its main does at a cold
-// start.
-type builder func(ctx context.Context, cfg config.Config) (lambda.Handler, error)
+// A builder makes one function's handler from its configuration and logger, once, as its main does
+// at a cold start.
+type builder func(ctx context.Context, cfg config.Config, log *slog.Logger) (lambda.Handler, error)
 
 // registry is every function of template.yaml by logical ID, built by the same wiring builder and
 // served by the same Handle method as its functions/<name>/main.go. A template function missing here
@@ -46,11 +45,12 @@ var registry = map[string]builder{
 
 func actionHandle(h *actions.Handler) any { return h.Handle }
 
-// handler adapts a wiring builder and its handler's Handle method to a builder, with the logger
-// main uses.
+// handler adapts a wiring builder and its handler's Handle method to a builder. The stack gives it
+// the logger main uses (wiring.Logger), whose lines it also delivers to the function's local log
+// group when it has a Logs endpoint.
 func handler[T any](build func(context.Context, config.Config, *slog.Logger) (T, error), handle func(T) any) builder {
-	return func(ctx context.Context, cfg config.Config) (lambda.Handler, error) {
-		h, err := build(ctx, cfg, wiring.Logger())
+	return func(ctx context.Context, cfg config.Config, log *slog.Logger) (lambda.Handler, error) {
+		h, err := build(ctx, cfg, log)
 		if err != nil {
 			return nil, err
 		}

@@ -102,7 +102,11 @@ func start(ctx context.Context, opts Options, reg map[string]builder) (*Stack, e
 		if err != nil {
 			return nil, fmt.Errorf("devstack: %s: %w", fn.LogicalID, err)
 		}
-		h, err := reg[fn.LogicalID](ctx, cfg)
+		log, err := b.functionLogger(ctx, fn.LogicalID)
+		if err != nil {
+			return nil, err
+		}
+		h, err := reg[fn.LogicalID](ctx, cfg, log)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: %s: %w", fn.LogicalID, err)
 		}

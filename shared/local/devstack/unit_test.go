@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -35,7 +36,9 @@ func TestEveryTemplateFunctionHasABuilderAndNoBuilderIsStray(t *testing.T) {
 
 func TestAFunctionWithoutABuilderStopsTheStackNamingIt(t *testing.T) {
 	tmpl := repoTemplate(t)
-	stub := func(context.Context, config.Config) (lambda.Handler, error) { return nil, errors.New("unused") }
+	stub := func(context.Context, config.Config, *slog.Logger) (lambda.Handler, error) {
+		return nil, errors.New("unused")
+	}
 
 	t.Run("missing", func(t *testing.T) {
 		reg := map[string]builder{}
