@@ -104,6 +104,11 @@
 // later record of its writer is in the range verified. Memory grows with the writers of a range,
 // not its records. Records from before writers numbered them are not sequence-checked.
 //
+// A writer's last records have no later record to give them away, so every writer also logs each
+// record it stored (Config.Log, writelog.go: one line of writer, seq and period), which Lambda
+// delivers to CloudWatch Logs, outside the table. A verifier with Config.WriteLog reports each
+// number logged as stored that no record carries.
+//
 // # Period digests
 //
 // Every hour (period "YYYY-MM-DDTHH", UTC) is digested once it has been over SettleTime, empty hours
