@@ -300,7 +300,7 @@ func (b *bench) buildFunctions(ctx context.Context) ([]*lambdaFunction, error) {
 }
 
 // sdkServices are the AWS service clients the functions may build; helloclients has a file for each.
-var sdkServices = []string{"dynamodb", "eventbridge", "kms", "lambda", "s3", "secretsmanager", "ssm"}
+var sdkServices = []string{"cloudwatchlogs", "dynamodb", "eventbridge", "kms", "lambda", "s3", "secretsmanager", "ssm"}
 
 // linkedServices is, for each package, the sdkServices among its dependencies (go list -deps), as
 // built for Lambda.
@@ -314,11 +314,19 @@ func linkedServices(ctx context.Context, root string, pkgs []string) (map[string
 		if err != nil {
 			return nil, fmt.Errorf("go list -deps %s: %v", p, err)
 		}
-		for _, svc := range sdkServices {
-			if slices.Contains(strings.Fields(string(deps)), "github.com/aws/aws-sdk-go-v2/service/"+svc) {
-				out[p] = append(out[p], svc)
+		const prefix = "github.com/aws/aws-sdk-go-v2/service/"
+		for _, dep := range strings.Fields(string(deps)) {
+			svc, ok := strings.CutPrefix(dep, prefix)
+			if !ok || strings.HasPrefix(svc, "internal/") || strings.Contains(svc, "/") {
+				continue
 			}
+			if !slices.Contains(sdkServices, svc) {
+				// A baseline without the client would flatter the function.
+				return nil, fmt.Errorf("%s links the %s client, which scripts/bench/helloclients cannot build: add it", p, svc)
+			}
+			out[p] = append(out[p], svc)
 		}
+		slices.Sort(out[p])
 	}
 	return out, nil
 }
