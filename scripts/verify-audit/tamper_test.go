@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"os"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
@@ -39,26 +41,13 @@ func newTrail(t *testing.T) *trail { return newTrailWith(t, nil) }
 func newTrailWith(t *testing.T, beforeDigest func(*trail)) *trail {
 	t.Helper()
 	ctx := context.Background()
-	db := testenv.DynamoDB(t)
-	k := testenv.KMS(t)
-	s3c := testenv.S3(t)
-	tr := &trail{db: db, table: testenv.Table(t, db)}
-	tagKey := testenv.SymmetricKey(t, k)
-	signKey, der := testenv.SigningKey(t, k)
-	bucket := testenv.LockedBucket(t, s3c)
-	pub, err := audit.ParsePublicKey(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubFile := t.TempDir() + "/signing-key.der"
-	if err := os.WriteFile(pubFile, der, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ls := newLocalTrail(t)
+	tr := &trail{db: ls.db, table: ls.table}
 	clock := day.Add(7*time.Hour + time.Hour + audit.SettleTime)
 	now := func() time.Time { return clock }
-	writer := audit.New(audit.Config{DB: db, Table: tr.table, Tagger: envelope.NewTagger(k, tagKey, envelope.Options{}), Now: now})
-	tr.builder = audit.New(audit.Config{DB: db, Table: tr.table, Signer: k, SigningKey: signKey, PublicKey: pub,
-		Anchor: &anchor.S3{Client: s3c, Bucket: bucket}, Now: now})
+	writer := audit.New(audit.Config{DB: ls.db, Table: tr.table, Tagger: envelope.NewTagger(ls.kms, ls.tagKey, envelope.Options{}), Now: now})
+	tr.builder = audit.New(audit.Config{DB: ls.db, Table: tr.table, Signer: ls.kms, SigningKey: ls.signKey, PublicKey: ls.pub,
+		Anchor: ls.anchor, Now: now})
 	if _, err := tr.builder.BuildDue(ctx); err != nil { // genesis: 07:00
 		t.Fatal(err)
 	}
@@ -80,12 +69,51 @@ func newTrailWith(t *testing.T, beforeDigest func(*trail)) *trail {
 	if built, err := tr.builder.BuildDue(ctx); err != nil || len(built) != 16 {
 		t.Fatalf("BuildDue: %d built, %v; want 08:00 to 23:00", len(built), err)
 	}
-	tr.env = map[string]string{
-		"AUDIT_TABLE_NAME": tr.table, "AWS_REGION": testenv.Region, "TAG_KEY_ID": tagKey, "AUDIT_BUCKET_NAME": bucket,
-		"DYNAMODB_ENDPOINT": os.Getenv("DYNAMODB_ENDPOINT"), "KMS_ENDPOINT": os.Getenv("KMS_ENDPOINT"),
-		"S3_ENDPOINT": os.Getenv("S3_ENDPOINT"), "PUBLIC_KEY_FILE": pubFile,
-	}
+	tr.env = ls.env()
 	return tr
+}
+
+// localTrail is what a verified trail needs on the local services: a fresh table, a tag key, a
+// signing key (its public key also in a file, as an auditor holds it) and a locked digest bucket.
+type localTrail struct {
+	db              *dynamodb.Client
+	kms             *kms.Client
+	table           string
+	tagKey, signKey string
+	pub             *ecdsa.PublicKey
+	pubFile         string
+	bucket          string
+	anchor          *anchor.S3
+}
+
+func newLocalTrail(t *testing.T) localTrail {
+	t.Helper()
+	ls := localTrail{db: testenv.DynamoDB(t), kms: testenv.KMS(t)}
+	s3c := testenv.S3(t)
+	ls.table = testenv.Table(t, ls.db)
+	ls.tagKey = testenv.SymmetricKey(t, ls.kms)
+	var der []byte
+	ls.signKey, der = testenv.SigningKey(t, ls.kms)
+	ls.bucket = testenv.LockedBucket(t, s3c)
+	ls.anchor = &anchor.S3{Client: s3c, Bucket: ls.bucket}
+	var err error
+	if ls.pub, err = audit.ParsePublicKey(der); err != nil {
+		t.Fatal(err)
+	}
+	ls.pubFile = t.TempDir() + "/signing-key.der"
+	if err := os.WriteFile(ls.pubFile, der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+// env is the verifier's environment for the trail, with PUBLIC_KEY_FILE for the -public-key flag.
+func (ls localTrail) env() map[string]string {
+	return map[string]string{
+		"AUDIT_TABLE_NAME": ls.table, "AWS_REGION": testenv.Region, "TAG_KEY_ID": ls.tagKey, "AUDIT_BUCKET_NAME": ls.bucket,
+		"DYNAMODB_ENDPOINT": os.Getenv("DYNAMODB_ENDPOINT"), "KMS_ENDPOINT": os.Getenv("KMS_ENDPOINT"),
+		"S3_ENDPOINT": os.Getenv("S3_ENDPOINT"), "PUBLIC_KEY_FILE": ls.pubFile,
+	}
 }
 
 func (tr *trail) verify(t *testing.T) (int, []string, string) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wcbridge/wcbridge/shared/anchor"
 	"github.com/wcbridge/wcbridge/shared/audit"
 	"github.com/wcbridge/wcbridge/shared/envelope"
 	"github.com/wcbridge/wcbridge/shared/local/testenv"
@@ -20,50 +19,35 @@ import (
 // does, and the command line names it when given the writers' log groups (exit 1).
 func TestAWritersLastRecordDeletedBeforeItsDigest(t *testing.T) {
 	ctx := context.Background()
-	db, k, s3c := testenv.DynamoDB(t), testenv.KMS(t), testenv.S3(t)
-	tbl := testenv.Table(t, db)
-	tagKey := testenv.SymmetricKey(t, k)
-	signKey, der := testenv.SigningKey(t, k)
-	bucket := testenv.LockedBucket(t, s3c)
-	pub, err := audit.ParsePublicKey(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubFile := t.TempDir() + "/signing-key.der"
-	if err := os.WriteFile(pubFile, der, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ls := newLocalTrail(t)
 	// Yesterday: CloudWatch Logs refuses events older than 14 days.
 	yesterday := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	clock := yesterday.Add(8*time.Hour + audit.SettleTime)
 	now := func() time.Time { return clock }
 	group, _, lw := testenv.LogGroup(t)
 	lw.Now = now
-	writer := audit.New(audit.Config{DB: db, Table: tbl, Tagger: envelope.NewTagger(k, tagKey, envelope.Options{}), Now: now,
+	writer := audit.New(audit.Config{DB: ls.db, Table: ls.table, Tagger: envelope.NewTagger(ls.kms, ls.tagKey, envelope.Options{}), Now: now,
 		Log: slog.New(slog.NewJSONHandler(lw, nil))})
-	builder := audit.New(audit.Config{DB: db, Table: tbl, Signer: k, SigningKey: signKey, PublicKey: pub,
-		Anchor: &anchor.S3{Client: s3c, Bucket: bucket}, Now: now})
+	builder := audit.New(audit.Config{DB: ls.db, Table: ls.table, Signer: ls.kms, SigningKey: ls.signKey, PublicKey: ls.pub,
+		Anchor: ls.anchor, Now: now})
 	if _, err := builder.BuildDue(ctx); err != nil { // genesis: 07:00
 		t.Fatal(err)
 	}
 	var last audit.Record
 	for i := range 3 {
+		var err error
 		clock = yesterday.Add(9*time.Hour + time.Duration(i)*10*time.Minute)
 		if last, err = writer.Append(ctx, action(clock, 90+i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	deleteItem(t, db, tbl, recordKey(last.ID))
+	deleteItem(t, ls.db, ls.table, recordKey(last.ID))
 	clock = yesterday.Add(24*time.Hour + audit.SettleTime)
 	if _, err := builder.BuildDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	env := map[string]string{
-		"AUDIT_TABLE_NAME": tbl, "AWS_REGION": testenv.Region, "TAG_KEY_ID": tagKey, "AUDIT_BUCKET_NAME": bucket,
-		"DYNAMODB_ENDPOINT": os.Getenv("DYNAMODB_ENDPOINT"), "KMS_ENDPOINT": os.Getenv("KMS_ENDPOINT"),
-		"S3_ENDPOINT": os.Getenv("S3_ENDPOINT"),
-	}
+	env, pubFile := ls.env(), ls.pubFile
 	date := yesterday.Format("2006-01-02")
 	t.Run("without the log groups the table alone looks intact, and the summary says what was not checked", func(t *testing.T) {
 		code, stdout, stderr := execute(t, env, "-date", date, "-public-key", pubFile)

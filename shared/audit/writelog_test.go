@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -29,19 +30,10 @@ func newLogTrail(t *testing.T) *logTrail {
 	group, client, w := testenv.LogGroup(t)
 	w.Now = tr.clock.Now
 	logs := &testenv.Logs{}
-	tr.cfg.Log = slog.New(slog.NewJSONHandler(multiWriter{w, logs}, &slog.HandlerOptions{Level: slog.LevelError}))
+	tr.cfg.Log = slog.New(slog.NewJSONHandler(io.MultiWriter(w, logs), &slog.HandlerOptions{Level: slog.LevelError}))
 	vcfg := audit.Config{DB: tr.db, Table: tr.table, TagChecker: tr.cfg.TagChecker, PublicKey: tr.cfg.PublicKey,
 		Anchor: tr.anchor, Now: tr.clock.Now, WriteLog: writelog.CloudWatch{Client: client, Groups: []string{group}}}
 	return &logTrail{seqTrail: tr, withLog: audit.New(vcfg), logs: logs}
-}
-
-type multiWriter [2]interface{ Write([]byte) (int, error) }
-
-func (m multiWriter) Write(p []byte) (int, error) {
-	if _, err := m[0].Write(p); err != nil {
-		return 0, err
-	}
-	return m[1].Write(p)
 }
 
 // verifyWithLog verifies hour0+first .. hour0+last with the writers' log, at the test clock.

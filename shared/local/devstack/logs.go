@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -88,15 +88,11 @@ func TemplateWriterLogGroups(tmpl *samtemplate.Template, prefix string) ([]strin
 // writerGroups is the value of the first function (by logical ID) the template gives
 // AUDIT_WRITER_LOG_GROUPS: the verifier's.
 func (g logGroups) writerGroups() []string {
-	ids := make([]string, 0, len(g.writers))
-	for id := range g.writers {
-		ids = append(ids, id)
+	ids := slices.Sorted(maps.Keys(g.writers))
+	if len(ids) == 0 {
+		return nil
 	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		return slices.Clone(g.writers[id])
-	}
-	return nil
+	return slices.Clone(g.writers[ids[0]])
 }
 
 // LogOutput is where a function's output goes: stderr, and with a Logs endpoint also the function's

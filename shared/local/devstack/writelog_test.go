@@ -154,9 +154,6 @@ func TestEveryStoredRecordHasItsLineInTheWritersLocalLogGroup(t *testing.T) {
 // verify-audit` gives the verifier the writers' local groups itself when LOGS_ENDPOINT is set, so
 // the writers' lines are read (the summary counts them) and nothing is reported as not checked.
 func TestTheBannersVerifyCommandReadsTheWritersLines(t *testing.T) {
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("make is not installed")
-	}
 	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
 	// The default groups, as under make dev: the ones make verify-audit names.
 	st := startStack(t, devstack.Options{DisableSchedules: true, ChainSince: yesterday, LogGroupPrefix: devstack.DefaultLogGroupPrefix})
